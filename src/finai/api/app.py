@@ -1,0 +1,46 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from finai import __version__
+from finai.api import errors
+from finai.api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
+from finai.api.routes import audit, health, keys, models
+from finai.context import Platform
+from finai.web import views
+
+
+def create_app(platform: Platform | None = None) -> FastAPI:
+    """Build the service: API under ``/v1``, health and metrics, and the dashboard.
+
+    Parameters
+    ----------
+    platform
+        The platform to serve; built from ``FINAI_*`` settings when omitted.
+    """
+    platform = platform or Platform.from_env()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        platform.close()
+
+    app = FastAPI(
+        title="FinAI",
+        version=__version__,
+        summary="Self-hosted AI decisions for lenders: models, keys, audit.",
+        lifespan=lifespan,
+    )
+    app.state.platform = platform
+    app.state.metrics = Metrics()
+    errors.install(app)
+    for router in (health.router, models.router, keys.router, audit.router, views.router):
+        app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, limit=platform.settings.max_body_bytes)
+    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
+    return app

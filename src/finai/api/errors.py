@@ -1,0 +1,114 @@
+"""Errors as RFC 9457 ``application/problem+json``; the most specific class wins."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from finai.exceptions import (
+    AuthenticationError,
+    ConfigurationError,
+    Conflict,
+    FinAIError,
+    IntegrityError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
+
+logger = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+
+STATUS: dict[type[FinAIError], int] = {
+    ValidationError: 422,
+    NotFound: 404,
+    Conflict: 409,
+    AuthenticationError: 401,
+    PermissionDenied: 403,
+    IntegrityError: 409,
+    ConfigurationError: 500,
+    FinAIError: 500,
+}
+
+
+def status_for(exc: FinAIError) -> int:
+    """Return the HTTP status of the most specific mapped class of ``exc``."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def problem(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Build a problem+json response."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+async def _finai_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, FinAIError)
+    status = status_for(exc)
+    errors = [{"field": exc.field, "message": str(exc)}] if exc.field else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status >= 500:
+        logger.error("internal error", extra={"error": type(exc).__name__})
+    return problem(request, status, exc.title, str(exc), errors=errors, headers=headers)
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or str(loc[0] if loc else "body")
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _location(err.get("loc", ())), "message": err.get("msg", "invalid")}
+        for err in exc.errors()
+    ]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return problem(request, 422, "Invalid input", detail, errors=errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    title = {404: "Not found", 405: "Method not allowed", 413: "Payload too large"}.get(
+        exc.status_code, "HTTP error"
+    )
+    headers = dict(exc.headers) if exc.headers else None
+    return problem(request, exc.status_code, title, str(exc.detail), headers=headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error", extra={"error": type(exc).__name__})
+    return problem(request, 500, "Internal error", "an unexpected error occurred")
+
+
+def install(app: FastAPI) -> None:
+    """Register the problem+json handlers on ``app``."""
+    app.add_exception_handler(FinAIError, _finai_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,65 @@
+"""The one permission table: which role may call which route.
+
+Every route of the app must have an entry (a test walks them all); a route without
+one is refused for everybody. ``PUBLIC`` routes need no key.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from finai.security import Role
+
+PUBLIC: Final = frozenset({"public"})
+
+ALL = frozenset(Role)
+ADMIN = frozenset({Role.ADMIN})
+READERS = frozenset({Role.ADMIN, Role.ANALYST, Role.AUDITOR})
+MODEL_WRITERS = frozenset({Role.ADMIN, Role.ANALYST})
+AUDIT_READERS = frozenset({Role.ADMIN, Role.AUDITOR})
+
+PERMISSIONS: dict[tuple[str, str], frozenset[str]] = {
+    # service
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+    ("GET", "/v1/whoami"): ALL,
+    # model registry
+    ("GET", "/v1/models"): READERS | {Role.OPERATOR},
+    ("GET", "/v1/models/{name}"): READERS | {Role.OPERATOR},
+    ("GET", "/v1/models/{name}/versions/{version}"): READERS | {Role.OPERATOR},
+    ("POST", "/v1/models/{name}/versions/{version}/promote"): ADMIN,
+    ("POST", "/v1/models/{name}/rollback"): ADMIN,
+    # keys
+    ("GET", "/v1/keys"): ADMIN,
+    ("POST", "/v1/keys"): ADMIN,
+    ("GET", "/v1/keys/{key_id}"): ADMIN,
+    ("DELETE", "/v1/keys/{key_id}"): ADMIN,
+    # audit
+    ("GET", "/v1/audit/entries"): AUDIT_READERS,
+    ("GET", "/v1/audit/verify"): AUDIT_READERS,
+    # dashboard
+    ("GET", "/static/{filename}"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): ALL,
+    ("GET", "/"): ALL,
+    ("GET", "/models"): READERS | {Role.OPERATOR},
+    ("GET", "/models/{name}"): READERS | {Role.OPERATOR},
+    ("POST", "/models/{name}/versions/{version}/promote"): ADMIN,
+    ("POST", "/models/{name}/rollback"): ADMIN,
+    ("GET", "/audit"): AUDIT_READERS,
+    ("POST", "/audit/verify"): AUDIT_READERS,
+    ("GET", "/keys"): ADMIN,
+    ("POST", "/keys"): ADMIN,
+    ("POST", "/keys/{key_id}/revoke"): ADMIN,
+}
+
+
+def allowed(method: str, path: str) -> frozenset[str] | None:
+    """Return who may call a route (``None`` when the table has no entry)."""
+    return PERMISSIONS.get((method.upper(), path))

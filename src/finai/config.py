@@ -1,0 +1,104 @@
+"""Settings from ``FINAI_*`` environment variables or a ``.env`` file."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from finai.exceptions import ConfigurationError
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "changethis", "secret", "default", "finai"})
+SECRET_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
+
+
+class Settings(BaseSettings):
+    """Every setting FinAI reads, with safe defaults for a local install.
+
+    Attributes
+    ----------
+    environment
+        ``local`` (default) generates and keeps a secret in the home folder;
+        ``production`` refuses to start without an explicit, non-placeholder secret.
+    home
+        Folder for the SQLite database, model artifacts and the local secret.
+    database_url
+        SQLAlchemy URL; defaults to ``sqlite:///<home>/finai.db``. PostgreSQL:
+        ``postgresql+psycopg://user@host:5432/db``.
+    secret_key
+        Key for the audit chain's HMAC and the dashboard's session cookies.
+    max_body_bytes
+        Requests with a larger body are refused with 413.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FINAI_", env_file=".env", extra="ignore")
+
+    environment: Literal["local", "test", "production"] = "local"
+    home: Path = Path(".finai")
+    database_url: str | None = None
+    secret_key: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    log_level: str = "INFO"
+    session_hours: float = Field(default=8.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.environment == "production":
+            value = self.secret_key.get_secret_value() if self.secret_key else ""
+            if value.strip().lower() in PLACEHOLDER_SECRETS or len(value) < 32:
+                raise ConfigurationError(
+                    "FINAI_SECRET_KEY is missing, a placeholder or shorter than 32 characters;"
+                    " production refuses to start without a real secret",
+                    field="FINAI_SECRET_KEY",
+                )
+            if self.database_url is None:
+                raise ConfigurationError(
+                    "FINAI_DATABASE_URL must be set explicitly in production",
+                    field="FINAI_DATABASE_URL",
+                )
+        return self
+
+    @property
+    def db_url(self) -> str:
+        """The database URL in force, defaulting to SQLite inside ``home``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home.resolve() / 'finai.db'}"
+
+    @property
+    def artifact_dir(self) -> Path:
+        """Where model artifacts live, content-addressed by sha256."""
+        return self.home / "artifacts"
+
+    def secret(self) -> bytes:
+        """Return the secret key, creating a local one in ``home`` when none is set.
+
+        Only ``local`` and ``test`` environments may generate a secret; production
+        settings cannot reach this without one (see the validator).
+        """
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value().encode()
+        path = self.home / SECRET_FILE
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process created it first
+                pass
+            else:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip().encode()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (tests call ``get_settings.cache_clear()``)."""
+    return Settings()

@@ -1,0 +1,29 @@
+"""Model registry: immutable versions with lineage, stages, verified loading."""
+
+from finai.registry.fingerprint import fingerprint
+from finai.registry.versions import (
+    ModelSummary,
+    ModelVersion,
+    Stage,
+    get_version,
+    list_models,
+    list_versions,
+    load,
+    promote,
+    register,
+    rollback,
+)
+
+__all__ = [
+    "ModelSummary",
+    "ModelVersion",
+    "Stage",
+    "fingerprint",
+    "get_version",
+    "list_models",
+    "list_versions",
+    "load",
+    "promote",
+    "register",
+    "rollback",
+]

@@ -1,0 +1,342 @@
+"""Model versions and their stages: candidate → champion → retired.
+
+A version is immutable once registered. ``promote`` makes a version the champion
+and retires the one it replaces; ``rollback`` retires the champion and reinstates
+the champion before it. Every change is audited in the same transaction.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from finai.exceptions import Conflict, NotFound, ValidationError
+from finai.registry import artifacts
+from finai.registry.fingerprint import fingerprint
+from finai.security import audit
+from finai.store import ModelVersionRow, StageEventRow, utcnow
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+TRACKED_LIBRARIES = ("finai", "numpy", "pandas", "scikit-learn", "lightgbm", "optbinning")
+
+
+class Stage(StrEnum):
+    """Where a version stands in its life."""
+
+    CANDIDATE = "candidate"
+    CHAMPION = "champion"
+    RETIRED = "retired"
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """A registered model version and its lineage."""
+
+    name: str
+    version: int
+    stage: Stage
+    kind: str
+    sha256: str
+    size_bytes: int
+    data_fingerprint: str | None
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    seed: int | None
+    libraries: dict[str, Any]
+    created_at: datetime
+    created_by: str | None
+    promoted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """One model name: how many versions, the newest, and the champion."""
+
+    name: str
+    versions: int
+    latest: int
+    champion: int | None
+
+
+def library_versions() -> dict[str, str]:
+    """Return the Python and library versions a model was trained with."""
+    found = {"python": platform.python_version()}
+    for name in TRACKED_LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def _view(row: ModelVersionRow) -> ModelVersion:
+    return ModelVersion(
+        name=row.name,
+        version=row.version,
+        stage=Stage(row.stage),
+        kind=row.kind,
+        sha256=row.sha256,
+        size_bytes=row.size_bytes,
+        data_fingerprint=row.data_fingerprint,
+        params=dict(row.params),
+        metrics=dict(row.metrics),
+        seed=row.seed,
+        libraries=dict(row.libraries),
+        created_at=row.created_at,
+        created_by=row.created_by,
+        promoted_at=row.promoted_at,
+    )
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.match(name):
+        raise ValidationError(
+            "model name must start with a letter or digit and hold only letters, digits,"
+            " '_', '.' or '-' (at most 100)",
+            field="name",
+        )
+
+
+def _check_metrics(metrics: dict[str, Any]) -> None:
+    for key, value in metrics.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValidationError(f"metric {key!r} is not a finite number", field="metrics")
+
+
+def register(
+    session: Session,
+    audit_key: bytes,
+    artifact_dir: Path,
+    *,
+    name: str,
+    model: object,
+    kind: str,
+    actor: str,
+    params: dict[str, Any] | None = None,
+    metrics: dict[str, Any] | None = None,
+    seed: int | None = None,
+    data: pd.DataFrame | None = None,
+    data_fingerprint: str | None = None,
+) -> ModelVersion:
+    """Register ``model`` as the next version of ``name`` (a candidate).
+
+    Parameters
+    ----------
+    session, audit_key, artifact_dir
+        Where to record it, the audit HMAC key and the artifact store.
+    name
+        The model's name; versions count up from 1 per name.
+    model
+        The fitted estimator (pickled) or already-serialised ``bytes``.
+    kind
+        What the artifact is, e.g. ``"credit.scorecard"``.
+    actor
+        Key id of who registered it.
+    params, metrics, seed
+        Training parameters, evaluation metrics and the random seed used.
+    data, data_fingerprint
+        The training table (fingerprinted here) or its fingerprint.
+
+    Returns
+    -------
+    ModelVersion
+        The new version; the caller commits.
+    """
+    _check_name(name)
+    metrics = dict(metrics or {})
+    _check_metrics(metrics)
+    if data is not None:
+        data_fingerprint = fingerprint(data)
+    payload = model if isinstance(model, bytes) else artifacts.dumps(model)
+    digest = artifacts.write(artifact_dir, payload)
+    latest = session.scalar(
+        select(func.max(ModelVersionRow.version)).where(ModelVersionRow.name == name)
+    )
+    row = ModelVersionRow(
+        name=name,
+        version=(latest or 0) + 1,
+        stage=Stage.CANDIDATE.value,
+        kind=kind,
+        sha256=digest,
+        size_bytes=len(payload),
+        data_fingerprint=data_fingerprint,
+        params=dict(params or {}),
+        metrics=metrics,
+        seed=seed,
+        libraries=library_versions(),
+        created_at=utcnow(),
+        created_by=actor,
+    )
+    session.add(row)
+    session.flush()
+    audit.append(
+        session,
+        audit_key,
+        actor=actor,
+        action="model.register",
+        object_type="model_version",
+        object_id=f"{name}:{row.version}",
+        payload={"sha256": digest, "data_fingerprint": data_fingerprint, "kind": kind},
+    )
+    return _view(row)
+
+
+def _row(session: Session, name: str, version: int | None) -> ModelVersionRow:
+    query = select(ModelVersionRow).where(ModelVersionRow.name == name)
+    if version is None:
+        champion = session.scalar(query.where(ModelVersionRow.stage == Stage.CHAMPION.value))
+        if champion is not None:
+            return champion
+        row = session.scalar(query.order_by(ModelVersionRow.version.desc()).limit(1))
+        if row is None:
+            raise NotFound(f"no model named {name!r}", field="name")
+        return row
+    row = session.scalar(query.where(ModelVersionRow.version == version))
+    if row is None:
+        raise NotFound(f"model {name!r} has no version {version}", field="version")
+    return row
+
+
+def get_version(session: Session, name: str, version: int | None = None) -> ModelVersion:
+    """Return a version; without one, the champion, else the newest."""
+    return _view(_row(session, name, version))
+
+
+def list_versions(session: Session, name: str) -> list[ModelVersion]:
+    """Return every version of ``name``, newest first."""
+    rows = list(
+        session.scalars(
+            select(ModelVersionRow)
+            .where(ModelVersionRow.name == name)
+            .order_by(ModelVersionRow.version.desc())
+        )
+    )
+    if not rows:
+        raise NotFound(f"no model named {name!r}", field="name")
+    return [_view(row) for row in rows]
+
+
+def list_models(session: Session) -> list[ModelSummary]:
+    """Return one summary per model name, sorted by name."""
+    rows = session.execute(
+        select(ModelVersionRow.name, ModelVersionRow.version, ModelVersionRow.stage).order_by(
+            ModelVersionRow.name, ModelVersionRow.version
+        )
+    )
+    summaries: dict[str, ModelSummary] = {}
+    for name, number, stage in rows:
+        known = summaries.get(name)
+        champion = number if stage == Stage.CHAMPION.value else (known.champion if known else None)
+        summaries[name] = ModelSummary(
+            name=name,
+            versions=(known.versions if known else 0) + 1,
+            latest=number,
+            champion=champion,
+        )
+    return list(summaries.values())
+
+
+def _move(session: Session, row: ModelVersionRow, to: Stage, actor: str, when: datetime) -> None:
+    session.add(
+        StageEventRow(
+            model_version_id=row.id,
+            name=row.name,
+            from_stage=row.stage,
+            to_stage=to.value,
+            at=when,
+            actor=actor,
+        )
+    )
+    row.stage = to.value
+
+
+def promote(
+    session: Session, audit_key: bytes, *, name: str, version: int, actor: str
+) -> ModelVersion:
+    """Make ``version`` the champion of ``name``; the old champion is retired."""
+    row = _row(session, name, version)
+    if row.stage == Stage.CHAMPION.value:
+        raise Conflict(f"{name}:{version} is already the champion", field="version")
+    current = session.scalar(
+        select(ModelVersionRow).where(
+            ModelVersionRow.name == name, ModelVersionRow.stage == Stage.CHAMPION.value
+        )
+    )
+    when = utcnow()
+    if current is not None:
+        _move(session, current, Stage.RETIRED, actor, when)
+    _move(session, row, Stage.CHAMPION, actor, when)
+    row.promoted_at = when
+    session.flush()
+    audit.append(
+        session,
+        audit_key,
+        actor=actor,
+        action="model.promote",
+        object_type="model_version",
+        object_id=f"{name}:{version}",
+        payload={"previous_champion": current.version if current else None},
+    )
+    return _view(row)
+
+
+def rollback(session: Session, audit_key: bytes, *, name: str, actor: str) -> ModelVersion:
+    """Retire the champion of ``name`` and reinstate the champion before it.
+
+    Raises
+    ------
+    Conflict
+        When there is no champion, or no earlier champion to return to.
+    """
+    rows = list(session.scalars(select(ModelVersionRow).where(ModelVersionRow.name == name)))
+    if not rows:
+        raise NotFound(f"no model named {name!r}", field="name")
+    current = next((r for r in rows if r.stage == Stage.CHAMPION.value), None)
+    if current is None:
+        raise Conflict(f"model {name!r} has no champion to roll back", field="name")
+    earlier = [
+        r
+        for r in rows
+        if r.stage == Stage.RETIRED.value
+        and r.promoted_at is not None
+        and current.promoted_at is not None
+        and r.promoted_at <= current.promoted_at
+    ]
+    if not earlier:
+        raise Conflict(f"model {name!r} has no earlier champion to return to", field="name")
+    previous = max(earlier, key=lambda r: (r.promoted_at, r.version))
+    when = utcnow()
+    _move(session, current, Stage.RETIRED, actor, when)
+    current.promoted_at = None
+    _move(session, previous, Stage.CHAMPION, actor, when)
+    session.flush()
+    audit.append(
+        session,
+        audit_key,
+        actor=actor,
+        action="model.rollback",
+        object_type="model_version",
+        object_id=f"{name}:{previous.version}",
+        payload={"retired": current.version},
+    )
+    return _view(previous)
+
+
+def load(
+    session: Session, artifact_dir: Path, name: str, version: int | None = None
+) -> tuple[ModelVersion, object]:
+    """Load a version's model after checking its bytes against the registered sha256."""
+    info = get_version(session, name, version)
+    data = artifacts.read_verified(artifact_dir, info.sha256)
+    return info, artifacts.loads(data)

@@ -1,0 +1,266 @@
+"""The audit chain: an append-only, HMAC-linked log of every state change.
+
+Each entry holds its sequence number, UTC time, actor, action, object, the sha256 of
+its canonical JSON payload, the previous entry's MAC and an HMAC-SHA256 over all of
+these. Editing, deleting, inserting or reordering rows breaks a MAC or a link, and
+``verify`` names the first sequence number where the chain fails. A single head row
+holds the last sequence and MAC; appends update it first, so its row lock (PostgreSQL)
+or the database write lock (SQLite) serialises concurrent writers and the chain
+never forks. The head also exposes truncation of the newest entries.
+
+Appends happen inside the caller's transaction: the entry lands with the change it
+records or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from finai.exceptions import IntegrityError
+from finai.store import AuditEntryRow, AuditHeadRow, utcnow
+
+GENESIS = "0" * 64
+SYSTEM_ACTOR = "system"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """A read-only view of one chain entry."""
+
+    seq: int
+    created_at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    payload: dict[str, Any]
+    payload_hash: str
+    prev_hash: str
+    mac: str
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of a chain verification.
+
+    Attributes
+    ----------
+    ok
+        True when every entry and the head check out.
+    count
+        Entries checked.
+    first_bad_seq
+        The first sequence number where the chain fails, or None.
+    reason
+        What failed there, in words.
+    """
+
+    ok: bool
+    count: int
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+
+def canonical_json(payload: dict[str, Any]) -> str:
+    """Serialise ``payload`` deterministically (sorted keys, no spaces)."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _timestamp(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def compute_mac(
+    key: bytes,
+    *,
+    seq: int,
+    created_at: datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    payload_hash: str,
+    prev_hash: str,
+) -> str:
+    """Return the hex HMAC-SHA256 binding every field of an entry."""
+    message = "\x1f".join(
+        [
+            str(seq),
+            _timestamp(created_at),
+            actor,
+            action,
+            object_type,
+            object_id,
+            payload_hash,
+            prev_hash,
+        ]
+    )
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def append(
+    session: Session,
+    key: bytes,
+    *,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    payload: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append an entry in the session's transaction; the caller commits.
+
+    Parameters
+    ----------
+    session
+        The session holding the change being recorded.
+    key
+        The HMAC key (``Settings.secret()``).
+    actor
+        Key id of who acted, or ``"system"``.
+    action
+        Dotted verb, e.g. ``"model.promote"``.
+    object_type, object_id
+        What was acted on.
+    payload
+        Ids, hashes and parameters of the change; never personal data.
+    """
+    body = canonical_json(payload or {})
+    payload_hash = hashlib.sha256(body.encode()).hexdigest()
+    # Taking the head row first locks it (PostgreSQL) or the database (SQLite).
+    head = session.execute(
+        update(AuditHeadRow)
+        .where(AuditHeadRow.id == 1)
+        .values(seq=AuditHeadRow.seq + 1)
+        .returning(AuditHeadRow.seq, AuditHeadRow.mac)
+    ).one()
+    seq, prev_hash = int(head.seq), str(head.mac)
+    created_at = utcnow()
+    mac = compute_mac(
+        key,
+        seq=seq,
+        created_at=created_at,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        payload_hash=payload_hash,
+        prev_hash=prev_hash,
+    )
+    session.add(
+        AuditEntryRow(
+            seq=seq,
+            created_at=created_at,
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            payload=body,
+            payload_hash=payload_hash,
+            prev_hash=prev_hash,
+            mac=mac,
+        )
+    )
+    session.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(mac=mac))
+    session.flush()
+    return AuditEntry(
+        seq=seq,
+        created_at=created_at,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        payload=payload or {},
+        payload_hash=payload_hash,
+        prev_hash=prev_hash,
+        mac=mac,
+    )
+
+
+def verify(session: Session, key: bytes) -> VerifyResult:
+    """Walk the whole chain in sequence order and report the first break."""
+    columns = (
+        AuditEntryRow.seq,
+        AuditEntryRow.created_at,
+        AuditEntryRow.actor,
+        AuditEntryRow.action,
+        AuditEntryRow.object_type,
+        AuditEntryRow.object_id,
+        AuditEntryRow.payload,
+        AuditEntryRow.payload_hash,
+        AuditEntryRow.prev_hash,
+        AuditEntryRow.mac,
+    )
+    rows = session.execute(
+        select(*columns).order_by(AuditEntryRow.seq).execution_options(yield_per=5000)
+    )
+    expected_seq, prev, count = 1, GENESIS, 0
+    for row in rows:
+        if row.seq != expected_seq:
+            return VerifyResult(False, count, expected_seq, f"entry {expected_seq} is missing")
+        if hashlib.sha256(row.payload.encode()).hexdigest() != row.payload_hash:
+            return VerifyResult(False, count, row.seq, "payload does not match its hash")
+        if row.prev_hash != prev:
+            return VerifyResult(False, count, row.seq, "link to the previous entry is broken")
+        mac = compute_mac(
+            key,
+            seq=row.seq,
+            created_at=row.created_at,
+            actor=row.actor,
+            action=row.action,
+            object_type=row.object_type,
+            object_id=row.object_id,
+            payload_hash=row.payload_hash,
+            prev_hash=row.prev_hash,
+        )
+        if not hmac.compare_digest(mac, row.mac):
+            return VerifyResult(False, count, row.seq, "entry MAC does not match its contents")
+        prev, expected_seq, count = row.mac, expected_seq + 1, count + 1
+    head = session.execute(select(AuditHeadRow.seq, AuditHeadRow.mac)).one_or_none()
+    if head is None:
+        raise IntegrityError("the audit head row is missing; run 'finai db upgrade'")
+    if head.seq != count:
+        first_bad = min(count, head.seq) + 1
+        return VerifyResult(
+            False, count, first_bad, f"head records {head.seq} entries, {count} found"
+        )
+    if head.mac != prev:
+        return VerifyResult(False, count, count, "head does not match the last entry")
+    return VerifyResult(True, count)
+
+
+def entries(
+    session: Session, *, limit: int = 100, before: int | None = None, action: str | None = None
+) -> list[AuditEntry]:
+    """Return entries newest first, at most ``limit``, optionally before a sequence."""
+    query = select(AuditEntryRow).order_by(AuditEntryRow.seq.desc()).limit(limit)
+    if before is not None:
+        query = query.where(AuditEntryRow.seq < before)
+    if action is not None:
+        query = query.where(AuditEntryRow.action == action)
+    return [_entry(row) for row in session.scalars(query)]
+
+
+def _entry(row: AuditEntryRow) -> AuditEntry:
+    return AuditEntry(
+        seq=row.seq,
+        created_at=row.created_at,
+        actor=row.actor,
+        action=row.action,
+        object_type=row.object_type,
+        object_id=row.object_id,
+        payload=json.loads(row.payload),
+        payload_hash=row.payload_hash,
+        prev_hash=row.prev_hash,
+        mac=row.mac,
+    )

@@ -1,0 +1,28 @@
+"""Persistence: engine, sessions, tables and migrations."""
+
+from finai.store.engine import make_engine, session_factory, session_scope
+from finai.store.migrate import is_current, upgrade
+from finai.store.tables import (
+    ApiKeyRow,
+    AuditEntryRow,
+    AuditHeadRow,
+    Base,
+    ModelVersionRow,
+    StageEventRow,
+    utcnow,
+)
+
+__all__ = [
+    "ApiKeyRow",
+    "AuditEntryRow",
+    "AuditHeadRow",
+    "Base",
+    "ModelVersionRow",
+    "StageEventRow",
+    "is_current",
+    "make_engine",
+    "session_factory",
+    "session_scope",
+    "upgrade",
+    "utcnow",
+]

@@ -1,0 +1,1 @@
+"""The dashboard face: server-rendered pages over the core."""
