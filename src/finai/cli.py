@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -25,6 +25,7 @@ from finai.bootstrap import initialise
 from finai.context import Platform
 from finai.exceptions import FinAIError
 from finai.security import audit
+from finai.security.keys import expiry
 from finai.store import upgrade
 
 app = typer.Typer(
@@ -49,13 +50,14 @@ CLI_ACTOR = "cli"
 
 def fail(message: str) -> typer.Exit:
     """Print one red line on stderr and return the exit to raise."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(1)
 
 
 @contextmanager
 def platform_session() -> Iterator[tuple[Platform, Session]]:
     """Yield the platform and a session; FinAI errors become one line and exit 1."""
+    platform: Platform | None = None
     try:
         platform = Platform.from_env()
         with platform.sessions() as session:
@@ -69,6 +71,9 @@ def platform_session() -> Iterator[tuple[Platform, Session]]:
             f"database unavailable or not migrated ({exc.orig.__class__.__name__});"
             " run 'finai db upgrade'"
         ) from None
+    finally:
+        if platform is not None:
+            platform.close()
 
 
 def _fmt_time(value: datetime | None) -> str:
@@ -131,11 +136,11 @@ def keys_create(
     name: Annotated[str, typer.Option(help="Who or what the key is for.")],
     role: Annotated[security.Role, typer.Option(help="The key's role.")],
     expires_in_days: Annotated[
-        float | None, typer.Option(min=0.001, help="Expire after this many days.")
+        float | None, typer.Option(min=0.01, max=3650, help="Expire after this many days.")
     ] = None,
 ) -> None:
     """Create a key and print its token once."""
-    expires = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
+    expires = expiry(expires_in_days)
     with platform_session() as (platform, session):
         key, token = security.create_key(
             session, platform.audit_key, name=name, role=role, actor=CLI_ACTOR, expires_at=expires
@@ -215,18 +220,20 @@ def models_show(
     if as_json:
         _print_json([vars(v) for v in versions])
         return
-    table = Table("version", "stage", "kind", "sha256", "metrics", "seed", "created", "by")
+    table = Table()
+    for column in ("version", "stage", "sha256", "created"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("kind")
+    table.add_column("metrics", overflow="fold")
     for v in versions:
         metrics = ", ".join(f"{k}={_metric(val)}" for k, val in v.metrics.items())
         table.add_row(
             str(v.version),
             v.stage.value,
-            v.kind,
             v.sha256[:12],
+            v.created_at.strftime("%Y-%m-%d %H:%M"),
+            v.kind,
             metrics or "-",
-            str(v.seed if v.seed is not None else "-"),
-            _fmt_time(v.created_at),
-            v.created_by or "-",
         )
     out.print(table)
 

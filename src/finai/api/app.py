@@ -39,8 +39,10 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     app.state.platform = platform
     app.state.metrics = Metrics()
     errors.install(app)
-    for router in (health.router, models.router, keys.router, audit.router, views.router):
-        app.include_router(router)
+    for router in (models.router, keys.router, audit.router):
+        app.include_router(router, responses=errors.problem_responses(401, 403, 404, 409, 413, 422))
+    app.include_router(health.router, responses=errors.problem_responses(401, 403))
+    app.include_router(views.router)
     app.add_middleware(BodyLimitMiddleware, limit=platform.settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     return app

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from finai.api.schemas import Problem
 from finai.exceptions import (
     AuthenticationError,
     ConfigurationError,
@@ -35,6 +38,36 @@ STATUS: dict[type[FinAIError], int] = {
     ConfigurationError: 500,
     FinAIError: 500,
 }
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Document problem+json answers for ``statuses`` in OpenAPI."""
+    return {
+        status: {
+            "model": Problem,
+            "content": {PROBLEM: {}},
+            "description": HTTPStatus(status).phrase,
+        }
+        for status in statuses
+    }
+
+
+def problem_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """Wrap ``app.openapi`` so documented errors are ``application/problem+json`` only."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        for operation in (op for path in schema["paths"].values() for op in path.values()):
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {})
+                if PROBLEM in content and "application/json" in content:
+                    content[PROBLEM] = content.pop("application/json")
+        return schema
+
+    return openapi
 
 
 def status_for(exc: FinAIError) -> int:
@@ -112,3 +145,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
+    app.openapi = problem_openapi(app)  # type: ignore[method-assign]

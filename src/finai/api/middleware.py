@@ -82,6 +82,7 @@ class ObservabilityMiddleware:
                     "route": route,
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 2),
+                    "request_id": rid,
                 },
             )
             request_id.reset(token)

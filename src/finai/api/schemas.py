@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from finai.registry import ModelSummary, ModelVersion, Stage
 from finai.security import ApiKey, AuditEntry, Role, VerifyResult
@@ -45,7 +45,7 @@ class KeyCreate(Strict):
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[\w .@-]+$")
     role: Role
-    expires_at: AwareDatetime | None = None
+    expires_in_days: float | None = Field(default=None, ge=0.01, le=3650)
 
 
 class KeyPublic(BaseModel):
@@ -181,3 +181,21 @@ class VerifyPublic(BaseModel):
     def from_domain(cls, value: VerifyResult) -> VerifyPublic:
         """Translate the domain value."""
         return cls(**vars(value))
+
+
+class FieldProblem(BaseModel):
+    """One field that failed validation, and why."""
+
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document, as every error is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[FieldProblem] | None = None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -204,6 +205,28 @@ def verify(session: Session, key: bytes) -> VerifyResult:
     rows = session.execute(
         select(*columns).order_by(AuditEntryRow.seq).execution_options(yield_per=5000)
     )
+    try:
+        walked = _walk(rows, key)
+    finally:
+        rows.close()
+    if isinstance(walked, VerifyResult):
+        return walked
+    count, prev = walked
+    head = session.execute(select(AuditHeadRow.seq, AuditHeadRow.mac)).one_or_none()
+    if head is None:
+        raise IntegrityError("the audit head row is missing; run 'finai db upgrade'")
+    if head.seq != count:
+        first_bad = min(count, head.seq) + 1
+        return VerifyResult(
+            False, count, first_bad, f"head records {head.seq} entries, {count} found"
+        )
+    if head.mac != prev:
+        return VerifyResult(False, count, count, "head does not match the last entry")
+    return VerifyResult(True, count)
+
+
+def _walk(rows: Iterable[Any], key: bytes) -> VerifyResult | tuple[int, str]:
+    """Check entries in order; return the first failure, or the count and last MAC."""
     expected_seq, prev, count = 1, GENESIS, 0
     for row in rows:
         if row.seq != expected_seq:
@@ -226,17 +249,7 @@ def verify(session: Session, key: bytes) -> VerifyResult:
         if not hmac.compare_digest(mac, row.mac):
             return VerifyResult(False, count, row.seq, "entry MAC does not match its contents")
         prev, expected_seq, count = row.mac, expected_seq + 1, count + 1
-    head = session.execute(select(AuditHeadRow.seq, AuditHeadRow.mac)).one_or_none()
-    if head is None:
-        raise IntegrityError("the audit head row is missing; run 'finai db upgrade'")
-    if head.seq != count:
-        first_bad = min(count, head.seq) + 1
-        return VerifyResult(
-            False, count, first_bad, f"head records {head.seq} entries, {count} found"
-        )
-    if head.mac != prev:
-        return VerifyResult(False, count, count, "head does not match the last entry")
-    return VerifyResult(True, count)
+    return count, prev
 
 
 def entries(

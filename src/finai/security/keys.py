@@ -12,7 +12,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -47,6 +47,11 @@ class ApiKey:
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > utcnow()
+
+
+def expiry(days: float | None) -> datetime | None:
+    """Return the expiry time ``days`` from now (None: never expires)."""
+    return utcnow() + timedelta(days=days) if days is not None else None
 
 
 def _hash(secret: str) -> str:

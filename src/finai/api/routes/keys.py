@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path
 from finai import security
 from finai.api.deps import CurrentKey, PlatformDep, SessionDep, authorize_api
 from finai.api.schemas import KeyCreate, KeyCreated, KeyPublic, KeysPublic
+from finai.security.keys import expiry
 
 router = APIRouter(prefix="/v1/keys", dependencies=[Depends(authorize_api)], tags=["keys"])
 
@@ -32,7 +33,7 @@ def create_key(
         platform.audit_key,
         name=body.name,
         role=body.role,
-        expires_at=body.expires_at,
+        expires_at=expiry(body.expires_in_days),
         actor=key.id,
     )
     session.commit()

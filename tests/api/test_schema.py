@@ -1,0 +1,45 @@
+"""Property-based run over the OpenAPI schema: no 5xx, every answer matches its schema."""
+
+from __future__ import annotations
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from finai import registry
+from finai.api import create_app
+from finai.context import Platform
+from finai.security import Role
+from tests.conftest import auth
+
+EXAMPLES = 25
+
+
+def test_api_answers_match_the_schema(platform: Platform, tokens: dict[Role, str]) -> None:
+    with platform.sessions() as session:
+        registry.register(
+            session,
+            platform.audit_key,
+            platform.artifact_dir,
+            name="pd-model",
+            model={"w": 1},
+            kind="test.dict",
+            actor="t",
+        )
+        session.commit()
+    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(platform))
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 14
+    headers = auth(tokens[Role.ADMIN])
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        )
+        def check(case: schemathesis.Case) -> None:
+            case.call_and_validate(headers=headers)
+
+        check()

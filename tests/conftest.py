@@ -1,0 +1,137 @@
+"""Shared fixtures: real SQLite and PostgreSQL databases, a platform, keys and clients.
+
+Store and API tests run on both databases. PostgreSQL is the local server (override
+with ``FINAI_TEST_POSTGRES_URL``); each run creates a database of its own and drops it
+afterwards. Without the server the PostgreSQL cases skip locally and fail in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import create_engine, delete, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from finai.api import create_app
+from finai.config import Settings
+from finai.context import Platform
+from finai.security import Role, create_key
+from finai.security.audit import GENESIS
+from finai.store import (
+    ApiKeyRow,
+    AuditEntryRow,
+    AuditHeadRow,
+    ModelVersionRow,
+    StageEventRow,
+    upgrade,
+)
+
+PG_URL = os.environ.get(
+    "FINAI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+TEST_SECRET = "test-secret-" + "x" * 40
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"PostgreSQL is required in CI: {reason}")
+    pytest.skip(f"PostgreSQL not available: {reason}")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test run."""
+    admin_url = make_url(PG_URL)
+    name = f"finai_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        _unavailable(str(exc.orig))
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated SQLite database file for this test run."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'finai.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Each test that takes this runs once per database."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
+def make_platform(db_url: str, home: Path) -> Platform:
+    """A platform on ``db_url`` with its home (artifacts) in ``home``."""
+    settings = Settings(
+        environment="test",
+        home=home,
+        database_url=db_url,
+        secret_key=SecretStr(TEST_SECRET),
+    )
+    return Platform(settings)
+
+
+def wipe(platform: Platform) -> None:
+    """Empty every table and reset the audit head, leaving the schema."""
+    with platform.engine.begin() as conn:
+        for table in (StageEventRow, ModelVersionRow, AuditEntryRow, ApiKeyRow):
+            conn.execute(delete(table))
+        conn.execute(update(AuditHeadRow).values(seq=0, mac=GENESIS))
+
+
+@pytest.fixture
+def platform(db_url: str, tmp_path: Path) -> Iterator[Platform]:
+    """A platform on a clean database (per test, per backend)."""
+    value = make_platform(db_url, tmp_path / "home")
+    wipe(value)
+    yield value
+    wipe(value)
+    value.close()
+
+
+@pytest.fixture
+def tokens(platform: Platform) -> dict[Role, str]:
+    """One active key per role, by role."""
+    made: dict[Role, str] = {}
+    with platform.sessions() as session:
+        for role in Role:
+            _key, token = create_key(
+                session, platform.audit_key, name=f"test {role.value}", role=role, actor="test"
+            )
+            made[role] = token
+        session.commit()
+    return made
+
+
+@pytest.fixture
+def client(platform: Platform) -> Iterator[TestClient]:
+    """The app in-process, over the test platform."""
+    with TestClient(create_app(platform)) as test_client:
+        yield test_client
+
+
+def auth(token: str) -> dict[str, str]:
+    """Headers that present ``token``."""
+    return {"Authorization": f"Bearer {token}"}

@@ -1,0 +1,86 @@
+"""Real processes: the ``finai`` CLI and a uvicorn server on a free local port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from finai.context import Platform
+from tests.conftest import TEST_SECRET
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class LiveServer:
+    """A running ``finai serve`` process and how to reach it."""
+
+    url: str
+    env: dict[str, str]
+    admin_token: str
+    log: Path
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run the real ``finai`` command against the same database."""
+        return finai_cli(self.env, *args)
+
+
+def finai_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``finai ARGS`` as a subprocess with ``env``."""
+    return subprocess.run(  # noqa: S603 - fixed executable, test-controlled arguments
+        [str(BIN / "finai"), *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def free_port() -> int:
+    """Ask the OS for an unused local port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def live_server(platform: Platform, tmp_path: Path) -> Iterator[LiveServer]:
+    """``finai init`` then ``finai serve`` on the test platform's (clean) database."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "FINAI_HOME": str(platform.settings.home),
+        "FINAI_DATABASE_URL": platform.settings.db_url,
+        "FINAI_SECRET_KEY": TEST_SECRET,
+        "FINAI_ENVIRONMENT": "test",
+        "FINAI_PORT": str(port),
+    }
+    init = finai_cli(env, "init")
+    assert init.returncode == 0, init.stderr
+    log = tmp_path / "server.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen(  # noqa: S603 - fixed executable
+            [str(BIN / "finai"), "serve"], env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail(f"server did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield LiveServer(url, env, init.stdout.strip(), log)
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
