@@ -1,9 +1,9 @@
 # Every target bootstraps .venv when it is missing or pyproject.toml changed.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-HOST ?= 127.0.0.1
-PORT ?= 8000
+HOST ?= $(or $(FINAI_HOST),127.0.0.1)
+PORT ?= $(or $(FINAI_PORT),8000)
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint fmt bench clean
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/finai init
-	FINAI_HOST=$${FINAI_HOST:-$(HOST)} FINAI_PORT=$${FINAI_PORT:-$(PORT)} $(BIN)/finai serve
+	$(BIN)/finai serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
