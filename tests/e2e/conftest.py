@@ -36,7 +36,7 @@ class LiveServer:
 
 def finai_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``finai ARGS`` as a subprocess with ``env``."""
-    return subprocess.run(  # noqa: S603 - fixed executable, test-controlled arguments
+    return subprocess.run(
         [str(BIN / "finai"), *args], env=env, capture_output=True, text=True, timeout=120
     )
 
@@ -65,7 +65,7 @@ def live_server(platform: Platform, tmp_path: Path) -> Iterator[LiveServer]:
     assert init.returncode == 0, init.stderr
     log = tmp_path / "server.log"
     with log.open("w") as sink:
-        process = subprocess.Popen(  # noqa: S603 - fixed executable
+        process = subprocess.Popen(
             [str(BIN / "finai"), "serve"], env=env, stdout=sink, stderr=subprocess.STDOUT
         )
     url = f"http://127.0.0.1:{port}"

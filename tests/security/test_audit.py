@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import multiprocessing as mp
 from pathlib import Path
 
@@ -34,10 +35,11 @@ def test_intact_chain_verifies_and_links(platform: Platform) -> None:
     with platform.sessions() as session:
         result = audit.verify(session, platform.audit_key)
         assert (result.ok, result.count, result.first_bad_seq) == (True, 5, None)
+        assert audit.count(session) == 5
         rows = list(session.scalars(select(AuditEntryRow).order_by(AuditEntryRow.seq)))
         assert [r.seq for r in rows] == [1, 2, 3, 4, 5]
         assert rows[0].prev_hash == audit.GENESIS
-        assert all(b.prev_hash == a.mac for a, b in zip(rows, rows[1:], strict=False))
+        assert all(b.prev_hash == a.mac for a, b in itertools.pairwise(rows))
         assert all(r.created_at.tzinfo is not None for r in rows)
 
 

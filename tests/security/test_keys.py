@@ -38,7 +38,7 @@ def test_token_format_and_hash_only_storage(platform: Platform) -> None:
 
 def test_wrong_secret_unknown_id_and_garbage_are_refused(platform: Platform) -> None:
     with platform.sessions() as session:
-        key, token = create_key(session, platform.audit_key, name="a", role=Role.ADMIN, actor="t")
+        _key, token = create_key(session, platform.audit_key, name="a", role=Role.ADMIN, actor="t")
         session.commit()
         wrong = token[:-1] + ("A" if token[-1] != "A" else "B")
         for bad in (wrong, f"finai_000000000000_{token.split('_', 2)[2]}", "", None, "x" * 90):

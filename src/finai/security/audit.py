@@ -252,6 +252,11 @@ def _walk(rows: Iterable[Any], key: bytes) -> VerifyResult | tuple[int, str]:
     return count, prev
 
 
+def count(session: Session) -> int:
+    """Return how many entries the chain records (its head's sequence number)."""
+    return int(session.scalar(select(AuditHeadRow.seq)) or 0)
+
+
 def entries(
     session: Session, *, limit: int = 100, before: int | None = None, action: str | None = None
 ) -> list[AuditEntry]:

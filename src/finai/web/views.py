@@ -1,7 +1,17 @@
-"""Dashboard pages."""
+"""The dashboard's router: every page, behind the session cookie and the permission table."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-router = APIRouter(include_in_schema=False)
+from finai.web import account, audit, keys, models, overview, static
+from finai.web.auth import authorize_web
+from finai.web.routing import WebRoute
+
+router = APIRouter(
+    route_class=WebRoute, include_in_schema=False, dependencies=[Depends(authorize_web)]
+)
+for _pages in (static, account, overview, models, audit, keys):
+    router.include_router(_pages.router)
+
+__all__ = ["router"]
