@@ -197,16 +197,52 @@ def test_a_bad_key_is_refused(page: Page, server: Server) -> None:
     page.fill("#api_key", "finai_000000000000_" + "x" * 43)
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator(".flash-error")).to_contain_text("not valid")
-    assert page.context.cookies() == []
-    page.goto(f"{server.url}/models")
-    expect(page).to_have_url(f"{server.url}/login")
+    # no session; only the sign-in form's fresh pre-session cookie, so a retry works
+    [cookie] = page.context.cookies()
+    assert cookie["name"] == "finai_login"
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Strict"
+    assert page.locator('input[name="csrf_token"]').input_value() == cookie["value"]
+    assert page.request.get(f"{server.url}/models", max_redirects=0).status == 303
+    # the refused page's form signs in on a second try
+    page.fill("#api_key", server.admin_token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{server.url}/")
+
+
+def test_a_sign_in_posted_from_another_site_is_refused(page: Page, server: Server) -> None:
+    page.goto(f"{server.url}/login")  # the visitor holds a sign-in cookie of their own
+    with urllib.request.urlopen(f"{server.url}/login", timeout=10) as response:
+        attackers = re.search(r'name="csrf_token" value="([^"]+)"', response.read().decode())
+    assert attackers
+    evil = (
+        f'<form method="post" action="{server.url}/login">'
+        f'<input name="api_key" value="{server.admin_token}">'
+        f'<input name="csrf_token" value="{attackers.group(1)}">'
+        "<button>Win a prize</button></form>"
+    )
+    page.route(
+        "http://evil.test/", lambda route: route.fulfill(body=evil, content_type="text/html")
+    )
+    page.goto("http://evil.test/")
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Win a prize").click()
+    refused = navigation.value
+    assert refused is not None
+    assert refused.status == 403
+    expect(page.locator(".flash-error")).to_have_text(
+        "Your sign-in form expired; please try again."
+    )
+    assert "finai_session" not in {cookie["name"] for cookie in page.context.cookies()}
+    assert page.request.get(f"{server.url}/", max_redirects=0).status == 303
 
 
 def test_an_admin_reviews_promotes_verifies_and_signs_out(
     page: Page, server: Server, tmp_path: Path
 ) -> None:
     sign_in(page, server, server.admin_token)
-    [cookie] = page.context.cookies()
+    [cookie] = page.context.cookies()  # the pre-session cookie is gone
+    assert cookie["name"] == "finai_session"
     assert cookie["httpOnly"] is True
     assert cookie["sameSite"] == "Strict"
     assert server.admin_token not in cookie["value"]

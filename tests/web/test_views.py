@@ -9,15 +9,22 @@ from pathlib import Path
 import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import update
 
 from finai import registry
 from finai.api.permissions import PERMISSIONS, PUBLIC
 from finai.context import Platform
-from finai.security import Role, audit
+from finai.security import Role, audit, get_key
 from finai.store import AuditEntryRow
 from finai.web.routing import WebRoute
-from finai.web.session import SESSION_COOKIE, WebSession, open_session, seal_session
+from finai.web.session import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    WebSession,
+    open_session,
+    seal_session,
+)
 from tests.conftest import auth
 
 MODEL = "pd-credit"
@@ -32,9 +39,17 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
+def post_login(client: TestClient, token: str, *, follow_redirects: bool = True) -> Response:
+    """Open the sign-in form as a browser would, then submit ``token`` with its hidden token."""
+    form = client.get("/login")
+    assert form.status_code == 200
+    data = {"api_key": token, "csrf_token": csrf_of(form.text)}
+    return client.post("/login", data=data, follow_redirects=follow_redirects)
+
+
 def sign_in(client: TestClient, token: str) -> str:
     """Sign ``client`` in with ``token``; return the session's CSRF token."""
-    response = client.post("/login", data={"api_key": token})
+    response = post_login(client, token)
     assert response.status_code == 200
     assert str(response.url).endswith("/")
     return csrf_of(response.text)
@@ -50,6 +65,15 @@ def stats(html: str) -> dict[str, int]:
 
 def set_cookies(response_headers: list[str], name: str) -> list[str]:
     return [c for c in response_headers if c.startswith(f"{name}=")]
+
+
+def flags_of(cookie: str) -> list[str]:
+    return [part.strip().lower() for part in cookie.split(";")]
+
+
+def last_used(platform: Platform, token: str) -> object:
+    with platform.sessions() as session:
+        return get_key(session, key_id(token)).last_used_at
 
 
 def audit_log(platform: Platform) -> list[audit.AuditEntry]:
@@ -100,10 +124,13 @@ def test_a_bad_key_shows_an_error_and_sets_no_cookie(
 ) -> None:
     forged = tokens[Role.ADMIN][:-4] + "AAAA"
     for value in (forged, "nonsense", ""):
-        response = client.post("/login", data={"api_key": value}, follow_redirects=False)
+        response = post_login(client, value, follow_redirects=False)
         assert response.status_code == 401
         assert "not valid" in response.text
         assert not set_cookies(response.headers.get_list("set-cookie"), SESSION_COOKIE)
+        # a fresh form token, so the person can simply try again
+        [fresh] = set_cookies(response.headers.get_list("set-cookie"), LOGIN_COOKIE)
+        assert csrf_of(response.text) in fresh
     assert SESSION_COOKIE not in client.cookies
     assert client.get("/", follow_redirects=False).status_code == 303
 
@@ -116,7 +143,7 @@ def test_a_revoked_key_cannot_sign_in(
     with platform.sessions() as session:
         revoke_key(session, platform.audit_key, key_id=key_id(tokens[Role.ANALYST]), actor="test")
         session.commit()
-    response = client.post("/login", data={"api_key": tokens[Role.ANALYST]})
+    response = post_login(client, tokens[Role.ANALYST])
     assert response.status_code == 401
     assert SESSION_COOKIE not in client.cookies
 
@@ -125,11 +152,11 @@ def test_the_session_cookie_is_locked_down_and_holds_no_key(
     client: TestClient, platform: Platform, tokens: dict[Role, str]
 ) -> None:
     token = tokens[Role.ADMIN]
-    response = client.post("/login", data={"api_key": token}, follow_redirects=False)
+    response = post_login(client, token, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/"
     [cookie] = set_cookies(response.headers.get_list("set-cookie"), SESSION_COOKIE)
-    flags = [part.strip().lower() for part in cookie.split(";")]
+    flags = flags_of(cookie)
     assert "httponly" in flags
     assert "samesite=strict" in flags
     assert "path=/" in flags
@@ -145,9 +172,75 @@ def test_the_session_cookie_is_locked_down_and_holds_no_key(
 
 def test_the_cookie_is_secure_over_https(client: TestClient, tokens: dict[Role, str]) -> None:
     https = TestClient(client.app, base_url="https://testserver")
-    response = https.post("/login", data={"api_key": tokens[Role.ADMIN]}, follow_redirects=False)
+    form = https.get("/login")
+    [login_cookie] = set_cookies(form.headers.get_list("set-cookie"), LOGIN_COOKIE)
+    assert "secure" in flags_of(login_cookie)
+    response = post_login(https, tokens[Role.ADMIN], follow_redirects=False)
+    assert response.status_code == 303
     [cookie] = set_cookies(response.headers.get_list("set-cookie"), SESSION_COOKIE)
-    assert "secure" in [part.strip().lower() for part in cookie.split(";")]
+    assert "secure" in flags_of(cookie)
+
+
+# login CSRF: the sign-in form carries a token that must match its pre-session cookie
+
+
+def test_the_sign_in_form_sets_a_locked_down_pre_session_cookie(client: TestClient) -> None:
+    page = client.get("/login")
+    [cookie] = set_cookies(page.headers.get_list("set-cookie"), LOGIN_COOKIE)
+    flags = flags_of(cookie)
+    assert {"httponly", "samesite=strict", "path=/", "max-age=3600"} <= set(flags)
+    assert "secure" not in flags  # plain http here; see the https test
+    token = csrf_of(page.text)
+    assert len(token) >= 43
+    assert client.cookies[LOGIN_COOKIE] == token
+    assert csrf_of(client.get("/login").text) != token  # a new one each time
+
+
+@pytest.mark.parametrize("sent", [None, "", "wrong"])
+def test_signing_in_without_the_form_token_is_refused(
+    client: TestClient, platform: Platform, tokens: dict[Role, str], sent: str | None
+) -> None:
+    token = tokens[Role.ADMIN]
+    client.get("/login")
+    data = {"api_key": token} if sent is None else {"api_key": token, "csrf_token": sent}
+    response = client.post("/login", data=data, follow_redirects=False)
+    assert response.status_code == 403
+    assert "Your sign-in form expired; please try again." in response.text
+    assert 'name="api_key"' in response.text
+    assert not set_cookies(response.headers.get_list("set-cookie"), SESSION_COOKIE)
+    [fresh] = set_cookies(response.headers.get_list("set-cookie"), LOGIN_COOKIE)
+    assert csrf_of(response.text) in fresh
+    assert SESSION_COOKIE not in client.cookies
+    assert last_used(platform, token) is None  # the key was never even looked at
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_form_token_from_another_browser_is_refused(
+    client: TestClient, platform: Platform, tokens: dict[Role, str]
+) -> None:
+    attacker = TestClient(client.app)
+    planted = csrf_of(attacker.get("/login").text)
+    token = tokens[Role.ANALYST]
+    data = {"api_key": token, "csrf_token": planted}
+    # the victim has no sign-in cookie yet, then one of their own
+    for _ in range(2):
+        response = client.post("/login", data=data, follow_redirects=False)
+        assert response.status_code == 403
+        assert not set_cookies(response.headers.get_list("set-cookie"), SESSION_COOKIE)
+    assert client.cookies[LOGIN_COOKIE] != planted
+    assert SESSION_COOKIE not in client.cookies
+    assert last_used(platform, token) is None
+
+
+def test_a_good_sign_in_clears_the_pre_session_cookie(
+    client: TestClient, tokens: dict[Role, str]
+) -> None:
+    response = post_login(client, tokens[Role.ADMIN], follow_redirects=False)
+    assert response.status_code == 303
+    [cleared] = set_cookies(response.headers.get_list("set-cookie"), LOGIN_COOKIE)
+    assert "max-age=0" in flags_of(cleared)
+    assert LOGIN_COOKIE not in client.cookies
+    assert SESSION_COOKIE in client.cookies
 
 
 def test_signing_in_shows_who_and_signing_out_ends_the_session(

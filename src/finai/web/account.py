@@ -1,7 +1,14 @@
-"""Signing in with an API key and signing out."""
+"""Signing in with an API key and signing out.
+
+The sign-in form is guarded against login CSRF with a double-submit token: showing the
+form sets a short-lived random cookie and writes the same value into a hidden field;
+signing in requires both to match before the API key is even looked at.
+"""
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
@@ -13,6 +20,8 @@ from finai.web.auth import MaybeViewer, ViewerDep, session_seconds
 from finai.web.render import redirect, render
 from finai.web.routing import WebRoute
 from finai.web.session import (
+    LOGIN_COOKIE,
+    LOGIN_SECONDS,
     SESSION_COOKIE,
     Flash,
     clear_cookie,
@@ -23,9 +32,40 @@ from finai.web.session import (
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
+EXPIRED = Flash("error", "Your sign-in form expired; please try again.")
+INVALID = Flash("error", "That API key is not valid, or it was revoked or has expired.")
 
-def _hours(request: Request) -> dict[str, float]:
-    return {"session_hours": get_platform(request).settings.session_hours}
+
+def login_page(request: Request, status_code: int = 200, flash: Flash | None = None) -> Response:
+    """Render the sign-in form with a fresh token, set in its hidden field and a cookie.
+
+    Parameters
+    ----------
+    request
+        The request being answered.
+    status_code
+        HTTP status of the page.
+    flash
+        A message to show above the form.
+
+    Returns
+    -------
+    Response
+        The sign-in page, carrying the new pre-session cookie.
+    """
+    token = secrets.token_urlsafe(32)
+    context = {"session_hours": get_platform(request).settings.session_hours, "csrf_token": token}
+    response = render(
+        request, "login.html", context, viewer=None, status_code=status_code, flash=flash
+    )
+    set_cookie(response, request, LOGIN_COOKIE, token, LOGIN_SECONDS)
+    return response
+
+
+def token_matches(request: Request, sent: str) -> bool:
+    """Return True when the form's token equals the pre-session cookie (both non-empty)."""
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    return bool(sent and expected) and hmac.compare_digest(sent.encode(), expected.encode())
 
 
 @router.get("/login")
@@ -33,7 +73,7 @@ def login_form(request: Request, viewer: MaybeViewer) -> Response:
     """Show the sign-in form (or go home when already signed in)."""
     if viewer is not None:
         return redirect(request, "/")
-    return render(request, "login.html", _hours(request), viewer=None)
+    return login_page(request)
 
 
 @router.post("/login")
@@ -42,18 +82,19 @@ def login(
     session: SessionDep,
     platform: PlatformDep,
     api_key: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    """Check the API key and start a session holding its id, never the key itself."""
+    """Check the form's token, then the API key; start a session holding the key's id."""
+    if not token_matches(request, csrf_token):
+        return login_page(request, status_code=403, flash=EXPIRED)
     try:
         key = authenticate(session, api_key.strip())
     except AuthenticationError:
-        error = Flash("error", "That API key is not valid, or it was revoked or has expired.")
-        return render(
-            request, "login.html", _hours(request), viewer=None, status_code=401, flash=error
-        )
+        return login_page(request, status_code=401, flash=INVALID)
     record_use(session, key)
     sealed = seal_session(platform.audit_key, new_session(key.id))
     response = redirect(request, "/")
+    clear_cookie(response, request, LOGIN_COOKIE)
     set_cookie(response, request, SESSION_COOKIE, sealed, session_seconds(platform))
     return response
 

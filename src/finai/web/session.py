@@ -1,8 +1,9 @@
 """Dashboard cookies: sealed (encrypted and authenticated) with Fernet, never the API key.
 
 The session cookie holds the key's id, a random CSRF token and when it was issued;
-the flash cookie carries one message across a redirect. Each cookie has its own key,
-derived from the platform secret with HKDF under a distinct ``info`` label.
+the flash cookie carries one message across a redirect. Each sealed cookie has its own
+key, derived from the platform secret with HKDF under a distinct ``info`` label. The
+sign-in cookie is not sealed: a random token the sign-in form echoes (against login CSRF).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from starlette.responses import Response
 
 SESSION_COOKIE = "finai_session"
 FLASH_COOKIE = "finai_flash"
+LOGIN_COOKIE = "finai_login"
+LOGIN_SECONDS = 3600
 SESSION_INFO = b"finai-web-session"
 FLASH_INFO = b"finai-web-flash"
 FLASH_SECONDS = 120
