@@ -18,10 +18,15 @@ from finai.store import utcnow
 TOUCH_EVERY = timedelta(minutes=1)
 
 
-def get_platform(request: Request) -> Platform:
+def platform_of(request: Request) -> Platform:
     """Return the platform the app was built with."""
     platform: Platform = request.app.state.platform
     return platform
+
+
+async def get_platform(request: Request) -> Platform:
+    """Depend on the platform (async: it does no I/O, so it skips the thread pool)."""
+    return platform_of(request)
 
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]
@@ -80,7 +85,7 @@ def authorize_api(request: Request, session: SessionDep) -> ApiKey | None:
     return key
 
 
-def current_key(key: Annotated[ApiKey | None, Depends(authorize_api)]) -> ApiKey:
+async def current_key(key: Annotated[ApiKey | None, Depends(authorize_api)]) -> ApiKey:
     """Return the authenticated key of a non-public API route."""
     if key is None:
         raise AuthenticationError("missing or invalid API key")

@@ -6,6 +6,8 @@ import hashlib
 import os
 import pickle
 import tempfile
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 from finai.exceptions import IntegrityError, NotFound
@@ -56,3 +58,22 @@ def read_verified(directory: Path, expected_sha256: str) -> bytes:
 def loads(data: bytes) -> object:
     """Deserialise bytes that ``read_verified`` has already checked."""
     return pickle.loads(data)  # noqa: S301 - only called on bytes whose sha256 matched the registry
+
+
+_LOADED: OrderedDict[str, object] = OrderedDict()
+_LOADED_MAX = 16
+_LOCK = threading.Lock()
+
+
+def loads_cached(sha256: str, data: bytes) -> object:
+    """Deserialise verified bytes, reusing the object already made from the same hash."""
+    with _LOCK:
+        if sha256 in _LOADED:
+            _LOADED.move_to_end(sha256)
+            return _LOADED[sha256]
+    obj = loads(data)
+    with _LOCK:
+        _LOADED[sha256] = obj
+        while len(_LOADED) > _LOADED_MAX:
+            _LOADED.popitem(last=False)
+    return obj

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def fingerprint(frame: pd.DataFrame) -> str:
@@ -18,6 +20,8 @@ def fingerprint(frame: pd.DataFrame) -> str:
     schema = json.dumps([[str(name), str(dtype)] for name, dtype in frame.dtypes.items()])
     digest = hashlib.sha256(schema.encode())
     if len(frame.columns):
+        import pandas as pd  # deferred: keeps the CLI's start-up fast
+
         rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
         digest.update(rows.tobytes())
     digest.update(str(frame.shape).encode())

@@ -15,9 +15,8 @@ from datetime import datetime
 from enum import StrEnum
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,6 +25,9 @@ from finai.registry import artifacts
 from finai.registry.fingerprint import fingerprint
 from finai.security import audit
 from finai.store import ModelVersionRow, StageEventRow, utcnow
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 TRACKED_LIBRARIES = ("finai", "numpy", "pandas", "scikit-learn", "lightgbm", "optbinning")
@@ -336,7 +338,11 @@ def rollback(session: Session, audit_key: bytes, *, name: str, actor: str) -> Mo
 def load(
     session: Session, artifact_dir: Path, name: str, version: int | None = None
 ) -> tuple[ModelVersion, object]:
-    """Load a version's model after checking its bytes against the registered sha256."""
+    """Load a version's model after checking its bytes against the registered sha256.
+
+    The bytes are read and hashed on every call; only the unpickled object is reused
+    for bytes already seen, so a tampered file is refused even after a first load.
+    """
     info = get_version(session, name, version)
     data = artifacts.read_verified(artifact_dir, info.sha256)
-    return info, artifacts.loads(data)
+    return info, artifacts.loads_cached(info.sha256, data)

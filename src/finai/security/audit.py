@@ -20,9 +20,9 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from finai.exceptions import IntegrityError
@@ -81,6 +81,30 @@ def _timestamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_HEAD = cast(Table, AuditHeadRow.__table__)
+_ENTRIES = cast(Table, AuditEntryRow.__table__)
+_BUMP_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(seq=_HEAD.c.seq + 1)
+    .returning(_HEAD.c.seq, _HEAD.c.mac)
+)
+_SET_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(mac=bindparam("new_mac"))
+_INSERT_ENTRY = insert(_ENTRIES)
+_VERIFY_COLUMNS = (
+    "seq",
+    "created_at",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "payload",
+    "payload_hash",
+    "prev_hash",
+    "mac",
+)
+
+
 def compute_mac(
     key: bytes,
     *,
@@ -94,19 +118,33 @@ def compute_mac(
     prev_hash: str,
 ) -> str:
     """Return the hex HMAC-SHA256 binding every field of an entry."""
-    message = "\x1f".join(
-        [
-            str(seq),
-            _timestamp(created_at),
-            actor,
-            action,
-            object_type,
-            object_id,
-            payload_hash,
-            prev_hash,
-        ]
+    message = _message(
+        seq, created_at, actor, action, object_type, object_id, payload_hash, prev_hash
     )
-    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, message, "sha256").hex()
+
+
+def _message(
+    seq: int,
+    created_at: datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    payload_hash: str,
+    prev_hash: str,
+) -> bytes:
+    fields = (
+        str(seq),
+        _timestamp(created_at),
+        actor,
+        action,
+        object_type,
+        object_id,
+        payload_hash,
+        prev_hash,
+    )
+    return "\x1f".join(fields).encode()
 
 
 def append(
@@ -138,13 +176,11 @@ def append(
     """
     body = canonical_json(payload or {})
     payload_hash = hashlib.sha256(body.encode()).hexdigest()
-    # Taking the head row first locks it (PostgreSQL) or the database (SQLite).
-    head = session.execute(
-        update(AuditHeadRow)
-        .where(AuditHeadRow.id == 1)
-        .values(seq=AuditHeadRow.seq + 1)
-        .returning(AuditHeadRow.seq, AuditHeadRow.mac)
-    ).one()
+    # Write the caller's pending changes first, then take the head row: that locks it
+    # (PostgreSQL) or the database (SQLite) until the transaction ends.
+    session.flush()
+    conn = session.connection()
+    head = conn.execute(_BUMP_HEAD).one()
     seq, prev_hash = int(head.seq), str(head.mac)
     created_at = utcnow()
     mac = compute_mac(
@@ -158,22 +194,22 @@ def append(
         payload_hash=payload_hash,
         prev_hash=prev_hash,
     )
-    session.add(
-        AuditEntryRow(
-            seq=seq,
-            created_at=created_at,
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            payload=body,
-            payload_hash=payload_hash,
-            prev_hash=prev_hash,
-            mac=mac,
-        )
+    conn.execute(
+        _INSERT_ENTRY,
+        {
+            "seq": seq,
+            "created_at": created_at,
+            "actor": actor,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "payload": body,
+            "payload_hash": payload_hash,
+            "prev_hash": prev_hash,
+            "mac": mac,
+        },
     )
-    session.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(mac=mac))
-    session.flush()
+    conn.execute(_SET_HEAD, {"new_mac": mac})
     return AuditEntry(
         seq=seq,
         created_at=created_at,
@@ -190,20 +226,10 @@ def append(
 
 def verify(session: Session, key: bytes) -> VerifyResult:
     """Walk the whole chain in sequence order and report the first break."""
-    columns = (
-        AuditEntryRow.seq,
-        AuditEntryRow.created_at,
-        AuditEntryRow.actor,
-        AuditEntryRow.action,
-        AuditEntryRow.object_type,
-        AuditEntryRow.object_id,
-        AuditEntryRow.payload,
-        AuditEntryRow.payload_hash,
-        AuditEntryRow.prev_hash,
-        AuditEntryRow.mac,
-    )
-    rows = session.execute(
-        select(*columns).order_by(AuditEntryRow.seq).execution_options(yield_per=5000)
+    rows = (
+        session.connection()
+        .execution_options(yield_per=5000)
+        .execute(select(*(_ENTRIES.c[name] for name in _VERIFY_COLUMNS)).order_by(_ENTRIES.c.seq))
     )
     try:
         walked = _walk(rows, key)
@@ -229,26 +255,21 @@ def _walk(rows: Iterable[Any], key: bytes) -> VerifyResult | tuple[int, str]:
     """Check entries in order; return the first failure, or the count and last MAC."""
     expected_seq, prev, count = 1, GENESIS, 0
     for row in rows:
-        if row.seq != expected_seq:
-            return VerifyResult(False, count, expected_seq, f"entry {expected_seq} is missing")
-        if hashlib.sha256(row.payload.encode()).hexdigest() != row.payload_hash:
-            return VerifyResult(False, count, row.seq, "payload does not match its hash")
-        if row.prev_hash != prev:
-            return VerifyResult(False, count, row.seq, "link to the previous entry is broken")
-        mac = compute_mac(
-            key,
-            seq=row.seq,
-            created_at=row.created_at,
-            actor=row.actor,
-            action=row.action,
-            object_type=row.object_type,
-            object_id=row.object_id,
-            payload_hash=row.payload_hash,
-            prev_hash=row.prev_hash,
+        seq, created_at, actor, action, object_type, object_id, payload, payload_hash, link, mac = (
+            row
         )
-        if not hmac.compare_digest(mac, row.mac):
-            return VerifyResult(False, count, row.seq, "entry MAC does not match its contents")
-        prev, expected_seq, count = row.mac, expected_seq + 1, count + 1
+        if seq != expected_seq:
+            return VerifyResult(False, count, expected_seq, f"entry {expected_seq} is missing")
+        if hashlib.sha256(payload.encode()).hexdigest() != payload_hash:
+            return VerifyResult(False, count, seq, "payload does not match its hash")
+        if link != prev:
+            return VerifyResult(False, count, seq, "link to the previous entry is broken")
+        message = _message(
+            seq, created_at, actor, action, object_type, object_id, payload_hash, link
+        )
+        if not hmac.compare_digest(hmac.digest(key, message, "sha256").hex(), mac):
+            return VerifyResult(False, count, seq, "entry MAC does not match its contents")
+        prev, expected_seq, count = mac, expected_seq + 1, count + 1
     return count, prev
 
 

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 
-from finai.api.deps import PlatformDep, SessionDep, get_platform, record_use
+from finai.api.deps import PlatformDep, SessionDep, platform_of, record_use
 from finai.exceptions import AuthenticationError
 from finai.security import authenticate
 from finai.web.auth import MaybeViewer, ViewerDep, session_seconds
@@ -54,7 +54,7 @@ def login_page(request: Request, status_code: int = 200, flash: Flash | None = N
         The sign-in page, carrying the new pre-session cookie.
     """
     token = secrets.token_urlsafe(32)
-    context = {"session_hours": get_platform(request).settings.session_hours, "csrf_token": token}
+    context = {"session_hours": platform_of(request).settings.session_hours, "csrf_token": token}
     response = render(
         request, "login.html", context, viewer=None, status_code=status_code, flash=flash
     )

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from finai.api.deps import get_platform
+from finai.api.deps import platform_of
 from finai.web.auth import CSRF_FIELD, Viewer
 from finai.web.session import (
     FLASH_COOKIE,
@@ -109,7 +109,7 @@ def render(
     Response
         The HTML page.
     """
-    secret = get_platform(request).audit_key
+    secret = platform_of(request).audit_key
     pending = open_flash(secret, request.cookies.get(FLASH_COOKIE))
     values: dict[str, Any] = {
         "viewer": viewer,
@@ -130,6 +130,6 @@ def redirect(request: Request, url: str, flash: Flash | None = None) -> Response
     """Answer ``303 See Other`` to ``url``, carrying ``flash`` to the next page."""
     response = RedirectResponse(url, status_code=303)
     if flash is not None:
-        secret = get_platform(request).audit_key
+        secret = platform_of(request).audit_key
         set_cookie(response, request, FLASH_COOKIE, seal_flash(secret, flash), FLASH_SECONDS)
     return response

@@ -1,0 +1,1 @@
+"""FinAI benchmarks: one script per capability, run by ``benchmarks/run.py``."""
