@@ -24,14 +24,7 @@ from finai.config import Settings
 from finai.context import Platform
 from finai.security import Role, create_key
 from finai.security.audit import GENESIS
-from finai.store import (
-    ApiKeyRow,
-    AuditEntryRow,
-    AuditHeadRow,
-    ModelVersionRow,
-    StageEventRow,
-    upgrade,
-)
+from finai.store import AuditHeadRow, Base, upgrade
 
 PG_URL = os.environ.get(
     "FINAI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -96,8 +89,9 @@ def make_platform(db_url: str, home: Path) -> Platform:
 def wipe(platform: Platform) -> None:
     """Empty every table and reset the audit head, leaving the schema."""
     with platform.engine.begin() as conn:
-        for table in (StageEventRow, ModelVersionRow, AuditEntryRow, ApiKeyRow):
-            conn.execute(delete(table))
+        for table in reversed(Base.metadata.sorted_tables):
+            if table is not AuditHeadRow.__table__:
+                conn.execute(delete(table))
         conn.execute(update(AuditHeadRow).values(seq=0, mac=GENESIS))
 
 
