@@ -19,9 +19,12 @@ from sqlalchemy import create_engine, delete, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from finai import credit, registry
 from finai.api import create_app
 from finai.config import Settings
 from finai.context import Platform
+from finai.credit.training import TrainResult
+from finai.datasets import LoanBook, make_loan_book
 from finai.security import Role, create_key
 from finai.security.audit import GENESIS
 from finai.store import AuditHeadRow, Base, upgrade
@@ -129,3 +132,37 @@ def client(platform: Platform) -> Iterator[TestClient]:
 def auth(token: str) -> dict[str, str]:
     """Headers that present ``token``."""
     return {"Authorization": f"Bearer {token}"}
+
+
+MODEL = "pd-test"
+
+
+@pytest.fixture(scope="session")
+def book() -> LoanBook:
+    return make_loan_book(3_000, seed=11, bad_rate=0.12)
+
+
+@pytest.fixture(scope="session")
+def trained(book: LoanBook) -> TrainResult:
+    return credit.train(book.frame, book.spec, algorithm="auto", seed=3, folds=3)
+
+
+@pytest.fixture
+def credit_platform(platform: Platform, trained: TrainResult, book: LoanBook) -> Platform:
+    """A platform with the default policy and ``pd-test`` v1 as champion."""
+    with platform.sessions() as session:
+        credit.save_policy(session, platform.audit_key, text=credit.DEFAULT_POLICY, actor="t")
+        version = credit.register_model(
+            session,
+            platform.audit_key,
+            platform.artifact_dir,
+            name=MODEL,
+            result=trained,
+            data=book.frame,
+            actor="t",
+        )
+        registry.promote(
+            session, platform.audit_key, name=MODEL, version=version.version, actor="t"
+        )
+        session.commit()
+    return platform

@@ -13,9 +13,26 @@ import finai
 from finai import exceptions
 
 SRC = Path(finai.__file__).parent
-FACES = ("finai.api", "finai.web", "finai.cli")
-CORE = ("finai.store", "finai.registry", "finai.security", "finai.config", "finai.exceptions")
-PACKAGES = ["finai.store", "finai.registry", "finai.security", "finai.api"]
+FACES = ("finai.api", "finai.web", "finai.cli", "finai.demo")
+DOMAINS = ("finai.credit",)
+PLATFORM = (
+    "finai.store",
+    "finai.registry",
+    "finai.security",
+    "finai.datasets",
+    "finai.jobs",
+    "finai.config",
+    "finai.context",
+    "finai.exceptions",
+)
+PACKAGES = [
+    "finai.store",
+    "finai.registry",
+    "finai.security",
+    "finai.datasets",
+    "finai.credit",
+    "finai.api",
+]
 
 
 @pytest.mark.parametrize("name", PACKAGES)
@@ -42,15 +59,20 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
-def test_core_never_imports_a_face() -> None:
+@pytest.mark.parametrize(
+    ("layer", "forbidden"),
+    [(PLATFORM, FACES + DOMAINS), (DOMAINS, FACES)],
+    ids=["platform", "domains"],
+)
+def test_arrows_point_down(layer: tuple[str, ...], forbidden: tuple[str, ...]) -> None:
     offenders = []
     for info in pkgutil.walk_packages([str(SRC)], prefix="finai."):
-        if not info.name.startswith(CORE):
+        if not info.name.startswith(layer):
             continue
         spec = importlib.util.find_spec(info.name)
         assert spec is not None and spec.origin is not None
         for imported in _imports(Path(spec.origin)):
-            if imported.startswith(FACES):
+            if imported.startswith(forbidden):
                 offenders.append((info.name, imported))
     assert offenders == []
 

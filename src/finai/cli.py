@@ -11,11 +11,21 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError as PydanticValidationError
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -37,15 +47,27 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys and roles.", no_args_is_help=True)
 models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit chain.", no_args_is_help=True)
+credit_app = typer.Typer(
+    help="Credit decisioning: train, evaluate, score, explain.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
 app.add_typer(audit_app, name="audit")
+app.add_typer(credit_app, name="credit")
 
 out = Console()
 err = Console(stderr=True)
 
 CLI_ACTOR = "cli"
+
+
+class Algorithm(StrEnum):
+    """The ``--model`` choices of ``finai credit train``."""
+
+    SCORECARD = "scorecard"
+    GBM = "gbm"
+    AUTO = "auto"
 
 
 def fail(message: str) -> typer.Exit:
@@ -85,16 +107,27 @@ def _print_json(data: Any) -> None:
 
 
 @app.command()
-def init() -> None:
-    """Create the home folder, migrate the database and create the first admin key."""
+def init(
+    demo: Annotated[
+        bool, typer.Option(help="Load the demo policy and train the demo credit model.")
+    ] = True,
+) -> None:
+    """Create the home folder, migrate the database, create the first admin key, load demo."""
     with platform_session() as (platform, _session):
         result = initialise(platform)
-    err.print(f"database ready: {result.database_url}")
-    if result.admin_token is None:
-        err.print("an admin key exists already; none created")
-        return
-    err.print("[bold]first admin key (shown once, store it now):[/]")
-    out.print(result.admin_token, highlight=False, soft_wrap=True)
+        err.print(f"database ready: {result.database_url}")
+        if result.admin_token is None:
+            err.print("an admin key exists already; none created")
+        else:
+            err.print("[bold]first admin key (shown once, store it now):[/]")
+            out.print(result.admin_token, highlight=False, soft_wrap=True)
+        if demo:
+            from finai.demo import DEMO_MODEL, load_demo
+
+            with progress_bar("demo credit model") as update:
+                loaded = load_demo(platform, progress=update)
+            if loaded.model_version is not None:
+                err.print(f"demo model {DEMO_MODEL}:{loaded.model_version} trained and promoted")
 
 
 @app.command()
@@ -295,6 +328,190 @@ def audit_list(
         table.add_row(
             str(e.seq), _fmt_time(e.created_at), e.actor, e.action, f"{e.object_type}:{e.object_id}"
         )
+    out.print(table)
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[float, str], None]]:
+    """Show a Rich progress bar on stderr; yields ``update(fraction, message)``."""
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task(description, total=1.0)
+
+        def update(fraction: float, message: str) -> None:
+            bar.update(task, completed=fraction, description=f"{description}: {message}")
+
+        yield update
+
+
+DataOption = Annotated[Path, typer.Option("--data", help="CSV or Parquet table.", dir_okay=False)]
+ModelRefOption = Annotated[
+    str, typer.Option("--model", help="NAME (champion, else newest) or NAME:VERSION.")
+]
+
+
+@credit_app.command("train")
+def credit_train(
+    data: DataOption,
+    target: Annotated[str, typer.Option(help="The outcome column.")],
+    name: Annotated[str, typer.Option(help="Register the model under this name.")],
+    bad: Annotated[str | None, typer.Option(help="Target value meaning bad.")] = None,
+    id_column: Annotated[str | None, typer.Option("--id", help="Row id column.")] = None,
+    drop: Annotated[list[str] | None, typer.Option(help="Column to ignore (repeat).")] = None,
+    protected: Annotated[
+        list[str] | None, typer.Option(help="Column kept out of the model (repeat).")
+    ] = None,
+    model: Annotated[Algorithm, typer.Option(help="scorecard, gbm or auto.")] = Algorithm.AUTO,
+    seed: Annotated[int, typer.Option(min=0)] = 42,
+    folds: Annotated[int, typer.Option(min=2, max=20)] = 5,
+) -> None:
+    """Train on past loans with cross-validation, register the model, print its metrics."""
+    from finai import credit
+
+    with platform_session() as (platform, session):
+        spec = credit.DatasetSpec(
+            target=target,
+            bad=bad,
+            id=id_column,
+            drop=tuple(drop or ()),
+            protected=tuple(protected or ()),
+        )
+        frame = credit.load_table(data)
+        with progress_bar("training") as update:
+            result = credit.train(
+                frame,
+                spec,
+                algorithm=model.value,
+                seed=seed,
+                folds=folds,
+                progress=update,
+            )
+        version = credit.register_model(
+            session,
+            platform.audit_key,
+            platform.artifact_dir,
+            name=name,
+            result=result,
+            data=frame,
+            actor=CLI_ACTOR,
+        )
+        session.commit()
+    table = Table("algorithm", "AUC", "Gini", "KS", "Brier", "log loss", "fit s", title="CV")
+    for row in result.cv:
+        table.add_row(
+            row["algorithm"],
+            *(f"{row[k]:.4f}" for k in ("auc", "gini", "ks", "brier", "log_loss")),
+            f"{row['fit_seconds']:.2f}",
+        )
+    out.print(table)
+    out.print(
+        f"registered {version.name}:{version.version} ({result.model.algorithm});"
+        f" {result.chosen_because}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@credit_app.command("evaluate")
+def credit_evaluate(
+    model: ModelRefOption,
+    data: DataOption,
+    target: Annotated[str, typer.Option(help="The outcome column.")],
+    bad: Annotated[str | None, typer.Option(help="Target value meaning bad.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Measure a registered model on a labelled table (AUC, Gini, KS, Brier, PSI)."""
+    from finai import credit
+
+    with platform_session() as (platform, session):
+        info, loaded = credit.load_model(session, platform.artifact_dir, model)
+        report = credit.evaluate_model(loaded, credit.load_table(data), target=target, bad=bad)
+    report["model"] = f"{info.name}:{info.version}"
+    if as_json:
+        out.print_json(json.dumps(report))
+        return
+    table = Table("metric", "value", title=f"{info.name}:{info.version}")
+    for key in ("n", "bad_rate", "auc", "gini", "ks", "brier", "log_loss", "psi"):
+        value = report.get(key)
+        table.add_row(key, _metric(value))
+    out.print(table)
+
+
+@credit_app.command("score")
+def credit_score(
+    model: ModelRefOption,
+    data: DataOption,
+    out_path: Annotated[Path, typer.Option("--out", help="Output CSV or Parquet.")],
+    chunk_rows: Annotated[int, typer.Option(min=1000)] = 100_000,
+) -> None:
+    """Score a table in chunks: PD, score, outcome, limit and reasons per row (not stored)."""
+    from finai import credit
+
+    with platform_session() as (platform, session):
+        info, loaded = credit.load_model(session, platform.artifact_dir, model)
+        policy = credit.current_policy(session)
+        with progress_bar("scoring") as update:
+            summary = credit.score_file(
+                loaded,
+                policy,
+                data,
+                out_path,
+                model_name=info.name,
+                model_version=info.version,
+                chunk_rows=chunk_rows,
+                progress=update,
+            )
+    err.print(
+        f"scored {summary.rows} rows with {info.name}:{info.version} and policy"
+        f" v{policy.version}: "
+        + ", ".join(f"{k} {v}" for k, v in summary.outcomes.items())
+        + f"; wrote {out_path}",
+        soft_wrap=True,
+    )
+
+
+@credit_app.command("explain")
+def credit_explain(
+    model: ModelRefOption,
+    data: DataOption,
+    row: Annotated[int, typer.Option(min=0, help="Row number, 0-based.")],
+) -> None:
+    """Explain one row: PD, score, outcome, limit, reasons and each feature's part."""
+    from finai import credit
+
+    with platform_session() as (platform, session):
+        info, loaded = credit.load_model(session, platform.artifact_dir, model)
+        policy = credit.current_policy(session)
+        frame = credit.load_table(data)
+        if row >= len(frame):
+            raise fail(f"--row {row} is past the end of the table ({len(frame)} rows)")
+        one = frame.iloc[[row]].reset_index(drop=True)
+        decision = credit.decide(
+            one,
+            loaded,
+            policy.policy,
+            model_name=info.name,
+            model_version=info.version,
+            policy_version=policy.version,
+        )[0]
+        parts = credit.explain_row(loaded, one)
+    out.print(
+        f"[bold]{decision.outcome.value}[/]  PD {decision.pd:.4f}  score {decision.score:.1f}"
+        f"  limit {decision.limit if decision.limit is not None else '-'} {decision.currency}"
+        f"  ({info.name}:{info.version}, policy v{policy.version})",
+        soft_wrap=True,
+    )
+    for reason in decision.reasons:
+        out.print(f"  - {reason.text}", highlight=False, soft_wrap=True)
+    table = Table("feature", "value", parts.unit)
+    for feature, value, contribution in parts.rows:
+        table.add_row(feature, value, f"{contribution:+.3f}")
     out.print(table)
 
 

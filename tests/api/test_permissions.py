@@ -21,6 +21,8 @@ SAMPLE = {
     "version": "1",
     "key_id": "ffffffffffff",
     "filename": "app.css",
+    "decision_id": "0" * 32,
+    "job_id": "0" * 16,
 }
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from finai import registry
 from finai.api import create_app
@@ -12,6 +16,14 @@ from finai.security import Role
 from tests.conftest import auth
 
 EXAMPLES = 25
+# Valid JSON can still be refused on meaning (a policy whose cut-offs cross, an
+# applicant without the model's features): there, 422 is the right answer.
+SEMANTIC = {
+    "PUT /v1/credit/policy",
+    "POST /v1/credit/decisions",
+    "POST /v1/credit/decisions/batch",
+    "POST /v1/credit/models/train",
+}
 
 
 def test_api_answers_match_the_schema(platform: Platform, tokens: dict[Role, str]) -> None:
@@ -31,15 +43,21 @@ def test_api_answers_match_the_schema(platform: Platform, tokens: dict[Role, str
     assert len(operations) >= 14
     headers = auth(tokens[Role.ADMIN])
     for operation in operations:
+        excluded = [positive_data_acceptance] if operation.label in SEMANTIC else []
+        _checker(operation, headers, excluded)()
 
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            database=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        )
-        def check(case: schemathesis.Case) -> None:
-            case.call_and_validate(headers=headers)
 
-        check()
+def _checker(
+    operation: schemathesis.APIOperation, headers: dict[str, str], excluded: list[Any]
+) -> Callable[[], None]:
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    def check(case: schemathesis.Case) -> None:
+        case.call_and_validate(headers=headers, excluded_checks=excluded)
+
+    return check  # type: ignore[no-any-return]

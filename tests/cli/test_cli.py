@@ -31,10 +31,10 @@ def cli(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunn
 
 
 def test_init_creates_one_admin_and_prints_it_once(cli: CliRunner) -> None:
-    first = cli.invoke(app, ["init"])
+    first = cli.invoke(app, ["init", "--no-demo"])
     assert first.exit_code == 0, first.output
     assert len(TOKEN.findall(first.stdout)) == 1
-    second = cli.invoke(app, ["init"])
+    second = cli.invoke(app, ["init", "--no-demo"])
     assert second.exit_code == 0
     assert TOKEN.findall(second.output) == []
     assert "exists already" in second.stderr
@@ -43,7 +43,7 @@ def test_init_creates_one_admin_and_prints_it_once(cli: CliRunner) -> None:
 
 
 def test_keys_create_list_revoke(cli: CliRunner) -> None:
-    cli.invoke(app, ["init"])
+    cli.invoke(app, ["init", "--no-demo"])
     created = cli.invoke(app, ["keys", "create", "--name", "risk team", "--role", "analyst"])
     assert created.exit_code == 0, created.output
     token = TOKEN.search(created.stdout)
@@ -102,7 +102,7 @@ def test_models_list_show_promote_rollback(cli: CliRunner, platform: Platform) -
 def test_audit_verify_passes_then_names_the_tampered_entry(
     cli: CliRunner, platform: Platform
 ) -> None:
-    cli.invoke(app, ["init"])
+    cli.invoke(app, ["init", "--no-demo"])
     cli.invoke(app, ["keys", "create", "--name", "a", "--role", "auditor"])
     cli.invoke(app, ["keys", "create", "--name", "b", "--role", "operator"])
     ok = cli.invoke(app, ["audit", "verify"])

@@ -61,7 +61,7 @@ def live_server(platform: Platform, tmp_path: Path) -> Iterator[LiveServer]:
         "FINAI_ENVIRONMENT": "test",
         "FINAI_PORT": str(port),
     }
-    init = finai_cli(env, "init")
+    init = finai_cli(env, "init", "--no-demo")
     assert init.returncode == 0, init.stderr
     log = tmp_path / "server.log"
     with log.open("w") as sink:

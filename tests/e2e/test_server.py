@@ -47,7 +47,7 @@ def test_cli_sees_what_the_server_wrote(live_server: LiveServer) -> None:
         assert response.status_code == 201
     verify = live_server.cli("audit", "verify")
     assert (verify.returncode, verify.stdout.strip()) == (0, "audit chain intact: 3 entries")
-    again = live_server.cli("init")
+    again = live_server.cli("init", "--no-demo")
     assert again.returncode == 0
     assert again.stdout.strip() == ""
     assert "exists already" in again.stderr

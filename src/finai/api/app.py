@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from finai import __version__
 from finai.api import errors
 from finai.api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
-from finai.api.routes import audit, health, keys, models
+from finai.api.routes import audit, credit, health, keys, models
 from finai.context import Platform
 from finai.web import views
 
@@ -39,7 +39,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     app.state.platform = platform
     app.state.metrics = Metrics()
     errors.install(app)
-    for router in (models.router, keys.router, audit.router):
+    for router in (models.router, keys.router, audit.router, credit.router):
         app.include_router(router, responses=errors.problem_responses(401, 403, 404, 409, 413, 422))
     app.include_router(health.router, responses=errors.problem_responses(401, 403))
     app.include_router(views.router)

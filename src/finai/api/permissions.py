@@ -17,6 +17,7 @@ ADMIN = frozenset({Role.ADMIN})
 READERS = frozenset({Role.ADMIN, Role.ANALYST, Role.AUDITOR})
 MODEL_WRITERS = frozenset({Role.ADMIN, Role.ANALYST})
 AUDIT_READERS = frozenset({Role.ADMIN, Role.AUDITOR})
+DECIDERS = frozenset({Role.ADMIN, Role.OPERATOR})
 
 PERMISSIONS: dict[tuple[str, str], frozenset[str]] = {
     # service
@@ -34,6 +35,15 @@ PERMISSIONS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/models/{name}/versions/{version}"): READERS | {Role.OPERATOR},
     ("POST", "/v1/models/{name}/versions/{version}/promote"): ADMIN,
     ("POST", "/v1/models/{name}/rollback"): ADMIN,
+    # credit
+    ("POST", "/v1/credit/decisions"): DECIDERS,
+    ("POST", "/v1/credit/decisions/batch"): DECIDERS,
+    ("GET", "/v1/credit/decisions"): ALL,
+    ("GET", "/v1/credit/decisions/{decision_id}"): ALL,
+    ("GET", "/v1/credit/policy"): ALL,
+    ("PUT", "/v1/credit/policy"): ADMIN,
+    ("POST", "/v1/credit/models/train"): MODEL_WRITERS,
+    ("GET", "/v1/credit/jobs/{job_id}"): MODEL_WRITERS,
     # keys
     ("GET", "/v1/keys"): ADMIN,
     ("POST", "/v1/keys"): ADMIN,

@@ -1,0 +1,149 @@
+"""Request and response bodies of the credit API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from finai.credit import Decision, Outcome, PolicyVersion
+
+ModelRef = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}(:[1-9][0-9]{0,8})?$")
+]
+FieldName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Value = str | float | int | bool | None
+Applicant = Annotated[dict[FieldName, Value], Field(min_length=1, max_length=500)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DecisionCreate(_Strict):
+    """One applicant to decide."""
+
+    model: ModelRef = Field(description="NAME (its champion, else newest) or NAME:VERSION")
+    applicant: Applicant
+    applicant_ref: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+
+class BatchCreate(_Strict):
+    """Up to 10,000 applicants decided together; all are stored or none."""
+
+    model: ModelRef
+    applicants: Annotated[list[Applicant], Field(min_length=1, max_length=10_000)]
+    ref_field: FieldName | None = Field(
+        default=None, description="an applicant field holding your own reference"
+    )
+
+
+class ReasonPublic(BaseModel):
+    """One adverse-action reason."""
+
+    feature: str
+    value: str
+    contribution: float
+    text: str
+
+
+class DecisionPublic(BaseModel):
+    """A decision as stored."""
+
+    id: str
+    outcome: Outcome
+    pd: float
+    score: float
+    limit: Decimal | None
+    currency: str
+    model_name: str
+    model_version: int
+    policy_version: int
+    input_hash: str
+    reasons: list[ReasonPublic]
+    knockouts: list[str]
+    applicant_ref: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_domain(cls, d: Decision) -> DecisionPublic:
+        """Translate the domain value."""
+        return cls(
+            id=d.id,
+            outcome=d.outcome,
+            pd=d.pd,
+            score=d.score,
+            limit=d.limit,
+            currency=d.currency,
+            model_name=d.model_name,
+            model_version=d.model_version,
+            policy_version=d.policy_version,
+            input_hash=d.input_hash,
+            reasons=[ReasonPublic(**vars(r)) for r in d.reasons],
+            knockouts=list(d.knockouts),
+            applicant_ref=d.applicant_ref,
+            created_at=d.created_at,
+        )
+
+
+class DecisionsPublic(BaseModel):
+    """A list of decisions."""
+
+    data: list[DecisionPublic]
+    count: int
+
+
+class BatchPublic(BaseModel):
+    """A decided batch."""
+
+    batch_id: str
+    count: int
+    outcomes: dict[str, int]
+    data: list[DecisionPublic]
+
+
+class PolicyUpdate(_Strict):
+    """A new policy as YAML text."""
+
+    yaml: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+
+
+class PolicyPublic(BaseModel):
+    """A stored policy version."""
+
+    version: int
+    name: str
+    sha256: str
+    yaml: str
+    policy: dict[str, Any]
+    created_at: datetime
+    created_by: str
+
+    @classmethod
+    def from_domain(cls, p: PolicyVersion) -> PolicyPublic:
+        """Translate the domain value."""
+        return cls(
+            version=p.version,
+            name=p.policy.name,
+            sha256=p.sha256,
+            yaml=p.body,
+            policy=p.policy.model_dump(mode="json"),
+            created_at=p.created_at,
+            created_by=p.created_by,
+        )
+
+
+class JobPublic(BaseModel):
+    """A background job's state."""
+
+    id: str
+    kind: str
+    status: str
+    progress: float
+    message: str
+    result: dict[str, Any] | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,172 @@
+"""Credit decisions, policy and model training over HTTP."""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from pathlib import Path as FilePath
+from typing import Annotated
+
+import pandas as pd
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Path, Query, UploadFile
+
+from finai import credit
+from finai.api.credit_schemas import (
+    BatchCreate,
+    BatchPublic,
+    DecisionCreate,
+    DecisionPublic,
+    DecisionsPublic,
+    JobPublic,
+    PolicyPublic,
+    PolicyUpdate,
+)
+from finai.api.deps import CurrentKey, PlatformDep, SessionDep, authorize_api
+from finai.exceptions import ValidationError
+from finai.jobs import create_job, get_job
+
+router = APIRouter(prefix="/v1/credit", dependencies=[Depends(authorize_api)], tags=["credit"])
+
+DecisionId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]
+UPLOAD_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+
+
+@router.post("/decisions", status_code=201)
+def create_decision(
+    body: DecisionCreate, session: SessionDep, key: CurrentKey, platform: PlatformDep
+) -> DecisionPublic:
+    """Decide one applicant with the model's champion (or the version named) and the policy."""
+    frame = pd.DataFrame([body.applicant])
+    if body.applicant_ref is not None:
+        frame["__applicant_ref"] = body.applicant_ref
+    decisions = credit.decide_and_record(
+        session,
+        platform.audit_key,
+        platform.artifact_dir,
+        frame,
+        model_ref=body.model,
+        actor=key.id,
+        ref_column="__applicant_ref" if body.applicant_ref is not None else None,
+    )
+    session.commit()
+    return DecisionPublic.from_domain(decisions[0])
+
+
+@router.post("/decisions/batch", status_code=201)
+def create_batch(
+    body: BatchCreate, session: SessionDep, key: CurrentKey, platform: PlatformDep
+) -> BatchPublic:
+    """Decide up to 10,000 applicants; all are stored and audited together, or none."""
+    batch_id = secrets.token_hex(16)
+    decisions = credit.decide_and_record(
+        session,
+        platform.audit_key,
+        platform.artifact_dir,
+        pd.DataFrame(body.applicants),
+        model_ref=body.model,
+        actor=key.id,
+        batch_id=batch_id,
+        ref_column=body.ref_field,
+    )
+    session.commit()
+    return BatchPublic(
+        batch_id=batch_id,
+        count=len(decisions),
+        outcomes=dict(Counter(d.outcome.value for d in decisions)),
+        data=[DecisionPublic.from_domain(d) for d in decisions],
+    )
+
+
+@router.get("/decisions")
+def list_decisions(
+    session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> DecisionsPublic:
+    """List the newest decisions."""
+    data = [DecisionPublic.from_domain(d) for d in credit.recent_decisions(session, limit)]
+    return DecisionsPublic(data=data, count=len(data))
+
+
+@router.get("/decisions/{decision_id}")
+def read_decision(decision_id: DecisionId, session: SessionDep) -> DecisionPublic:
+    """Show one decision: outcome, reasons, and the model and policy versions used."""
+    return DecisionPublic.from_domain(credit.get_decision(session, decision_id))
+
+
+@router.get("/policy")
+def read_policy(session: SessionDep) -> PolicyPublic:
+    """Show the lending policy in force."""
+    return PolicyPublic.from_domain(credit.current_policy(session))
+
+
+@router.put("/policy")
+def update_policy(
+    body: PolicyUpdate, session: SessionDep, key: CurrentKey, platform: PlatformDep
+) -> PolicyPublic:
+    """Validate and store a new policy version; it applies to the next decisions."""
+    stored = credit.save_policy(session, platform.audit_key, text=body.yaml, actor=key.id)
+    session.commit()
+    return PolicyPublic.from_domain(stored)
+
+
+@router.post("/models/train", status_code=202)
+async def train_model(
+    background: BackgroundTasks,
+    session: SessionDep,
+    key: CurrentKey,
+    platform: PlatformDep,
+    file: Annotated[UploadFile, File(description="CSV or Parquet table of past loans")],
+    name: Annotated[str, Form(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")],
+    target: Annotated[str, Form(min_length=1, max_length=100)],
+    bad: Annotated[str | None, Form(max_length=100)] = None,
+    id_column: Annotated[str | None, Form(max_length=100)] = None,
+    drop: Annotated[list[str] | None, Form()] = None,
+    protected: Annotated[list[str] | None, Form()] = None,
+    model: Annotated[credit.Algorithm, Form()] = "auto",
+    seed: Annotated[int, Form(ge=0, le=2**31 - 1)] = 42,
+) -> JobPublic:
+    """Start training on an uploaded table; poll the returned job for progress."""
+    filename = (file.filename or "").lower()
+    suffix = next((s for s in UPLOAD_SUFFIXES if filename.endswith(s)), None)
+    if suffix is None:
+        raise ValidationError("file must be .csv, .csv.gz, .parquet or .pq", field="file")
+    spec = credit.DatasetSpec(
+        target=target,
+        bad=bad,
+        id=id_column,
+        drop=tuple(drop or ()),
+        protected=tuple(protected or ()),
+    )
+    job = create_job(
+        session,
+        platform.audit_key,
+        kind="credit.train",
+        params={"name": name, "model": model, "seed": seed, "spec": spec.to_dict()},
+        actor=key.id,
+    )
+    uploads = platform.settings.home / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    path = FilePath(uploads / f"{job.id}{suffix}")
+    path.write_bytes(await file.read())
+    session.commit()
+    background.add_task(
+        credit.run_training_job,
+        platform.sessions,
+        platform.audit_key,
+        platform.artifact_dir,
+        job_id=job.id,
+        data_path=path,
+        spec=spec,
+        algorithm=model,
+        name=name,
+        seed=seed,
+        actor=key.id,
+    )
+    return JobPublic(**{k: v for k, v in vars(job).items() if k in JobPublic.model_fields})
+
+
+@router.get("/jobs/{job_id}")
+def read_job(job_id: JobId, session: SessionDep) -> JobPublic:
+    """Show a training job's progress and, when done, its result or error."""
+    job = get_job(session, job_id)
+    return JobPublic(**{k: v for k, v in vars(job).items() if k in JobPublic.model_fields})

@@ -1,0 +1,67 @@
+"""Credit decisioning: data, models, metrics, policy and decisions."""
+
+from finai.credit.artifact import KIND, CreditModel
+from finai.credit.decision import Decision, decide
+from finai.credit.gbm import GBMModel
+from finai.credit.metrics import CreditMetrics, evaluate, psi
+from finai.credit.pipeline import (
+    decide_and_record,
+    load_model,
+    parse_ref,
+    register_model,
+    run_training_job,
+)
+from finai.credit.policy import DEFAULT_POLICY, Outcome, Policy, parse_policy
+from finai.credit.reasons import Reason
+from finai.credit.records import (
+    PolicyVersion,
+    current_policy,
+    get_decision,
+    get_policy,
+    recent_decisions,
+    save_decisions,
+    save_policy,
+)
+from finai.credit.scorecard import ScorecardModel
+from finai.credit.scoring import ScoreSummary, evaluate_model, explain_row, score_file
+from finai.credit.training import Algorithm, TrainResult, train
+from finai.datasets.spec import DatasetSpec, load_table, prepare
+
+__all__ = [
+    "Algorithm",
+    "CreditMetrics",
+    "CreditModel",
+    "DEFAULT_POLICY",
+    "DatasetSpec",
+    "Decision",
+    "GBMModel",
+    "KIND",
+    "Outcome",
+    "Policy",
+    "PolicyVersion",
+    "Reason",
+    "ScoreSummary",
+    "ScorecardModel",
+    "TrainResult",
+    "current_policy",
+    "decide",
+    "decide_and_record",
+    "evaluate",
+    "evaluate_model",
+    "explain_row",
+    "get_decision",
+    "get_policy",
+    "load_model",
+    "load_table",
+    "parse_policy",
+    "parse_ref",
+    "prepare",
+    "psi",
+    "recent_decisions",
+    "register_model",
+    "run_training_job",
+    "save_decisions",
+    "save_policy",
+    "score_file",
+    "train",
+]

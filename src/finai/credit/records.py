@@ -1,0 +1,203 @@
+"""Persistence of policies and decisions, each change audited in the caller's transaction."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from finai.credit.decision import Decision
+from finai.credit.policy import Outcome, Policy, parse_policy
+from finai.credit.reasons import Reason
+from finai.exceptions import NotFound
+from finai.security import audit
+from finai.store import CreditDecisionRow, CreditPolicyRow, utcnow
+
+
+@dataclass(frozen=True)
+class PolicyVersion:
+    """A stored policy and its version number."""
+
+    version: int
+    policy: Policy
+    body: str
+    sha256: str
+    created_at: datetime
+    created_by: str
+
+
+def _policy_view(row: CreditPolicyRow) -> PolicyVersion:
+    return PolicyVersion(
+        version=row.version,
+        policy=parse_policy(row.body),
+        body=row.body,
+        sha256=row.sha256,
+        created_at=row.created_at,
+        created_by=row.created_by,
+    )
+
+
+def save_policy(session: Session, audit_key: bytes, *, text: str, actor: str) -> PolicyVersion:
+    """Validate ``text`` and store it as the next policy version (audited).
+
+    Raises
+    ------
+    ValidationError
+        When the YAML is broken or a rule is invalid; nothing is stored.
+    """
+    policy = parse_policy(text)
+    latest = session.scalar(select(func.max(CreditPolicyRow.version))) or 0
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    row = CreditPolicyRow(
+        version=latest + 1,
+        name=policy.name,
+        body=text,
+        sha256=digest,
+        created_at=utcnow(),
+        created_by=actor,
+    )
+    session.add(row)
+    session.flush()
+    audit.append(
+        session,
+        audit_key,
+        actor=actor,
+        action="credit.policy.update",
+        object_type="credit_policy",
+        object_id=str(row.version),
+        payload={"sha256": digest, "name": policy.name},
+    )
+    return _policy_view(row)
+
+
+def current_policy(session: Session) -> PolicyVersion:
+    """Return the newest policy version."""
+    row = session.scalar(select(CreditPolicyRow).order_by(CreditPolicyRow.version.desc()).limit(1))
+    if row is None:
+        raise NotFound("no lending policy is stored; load one first", field="policy")
+    return _policy_view(row)
+
+
+def get_policy(session: Session, version: int) -> PolicyVersion:
+    """Return one policy version."""
+    row = session.get(CreditPolicyRow, version)
+    if row is None:
+        raise NotFound(f"no policy version {version}", field="version")
+    return _policy_view(row)
+
+
+def _row(decision: Decision, actor: str, batch_id: str | None) -> dict[str, object]:
+    return {
+        "id": decision.id,
+        "created_at": decision.created_at,
+        "actor": actor,
+        "applicant_ref": decision.applicant_ref,
+        "batch_id": batch_id,
+        "model_name": decision.model_name,
+        "model_version": decision.model_version,
+        "policy_version": decision.policy_version,
+        "input_hash": decision.input_hash,
+        "outcome": decision.outcome.value,
+        "pd": decision.pd,
+        "score": decision.score,
+        "credit_limit": decision.limit,
+        "currency": decision.currency,
+        "reasons": [asdict(r) for r in decision.reasons],
+        "knockouts": list(decision.knockouts),
+    }
+
+
+def decision_digest(decision: Decision) -> str:
+    """Hash what a decision says, for the audit chain."""
+    parts = [
+        decision.id,
+        decision.outcome.value,
+        repr(decision.pd),
+        repr(decision.score),
+        str(decision.limit),
+        decision.model_name,
+        str(decision.model_version),
+        str(decision.policy_version),
+        decision.input_hash,
+    ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def save_decisions(
+    session: Session,
+    audit_key: bytes,
+    decisions: list[Decision],
+    *,
+    actor: str,
+    batch_id: str | None = None,
+) -> None:
+    """Store decisions and audit them in the caller's transaction.
+
+    A single decision gets its own audit entry; a batch gets one entry carrying the
+    batch id, the count and a sha256 over every decision's digest, so any stored
+    decision can be checked against the chain.
+    """
+    if not decisions:
+        return
+    session.execute(insert(CreditDecisionRow), [_row(d, actor, batch_id) for d in decisions])
+    if batch_id is None:
+        for d in decisions:
+            audit.append(
+                session,
+                audit_key,
+                actor=actor,
+                action="credit.decision",
+                object_type="credit_decision",
+                object_id=d.id,
+                payload={"digest": decision_digest(d), "outcome": d.outcome.value},
+            )
+        return
+    combined = hashlib.sha256("".join(decision_digest(d) for d in decisions).encode())
+    audit.append(
+        session,
+        audit_key,
+        actor=actor,
+        action="credit.decision.batch",
+        object_type="credit_batch",
+        object_id=batch_id,
+        payload={"count": len(decisions), "digest": combined.hexdigest()},
+    )
+
+
+def _decision_view(row: CreditDecisionRow) -> Decision:
+    return Decision(
+        id=row.id,
+        outcome=Outcome(row.outcome),
+        pd=row.pd,
+        score=row.score,
+        limit=Decimal(row.credit_limit) if row.credit_limit is not None else None,
+        currency=row.currency,
+        model_name=row.model_name,
+        model_version=row.model_version,
+        policy_version=row.policy_version,
+        input_hash=row.input_hash,
+        reasons=tuple(Reason(**r) for r in row.reasons),
+        knockouts=tuple(row.knockouts),
+        applicant_ref=row.applicant_ref,
+        created_at=row.created_at,
+    )
+
+
+def get_decision(session: Session, decision_id: str) -> Decision:
+    """Return a stored decision."""
+    row = session.get(CreditDecisionRow, decision_id)
+    if row is None:
+        raise NotFound(f"no decision with id {decision_id!r}", field="decision_id")
+    return _decision_view(row)
+
+
+def recent_decisions(session: Session, limit: int = 50) -> list[Decision]:
+    """Return the newest decisions first."""
+    rows = session.scalars(
+        select(CreditDecisionRow).order_by(CreditDecisionRow.created_at.desc()).limit(limit)
+    )
+    return [_decision_view(r) for r in rows]

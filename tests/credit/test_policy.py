@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import contextlib
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from finai.credit import DEFAULT_POLICY, Outcome, parse_policy
+from finai.credit.policy import dump_policy
+from finai.exceptions import ValidationError
+
+POLICY = parse_policy(DEFAULT_POLICY)
+
+
+def test_default_policy_outcomes_and_limits() -> None:
+    assert POLICY.outcome_for(0.02) is Outcome.APPROVE
+    assert POLICY.outcome_for(0.08) is Outcome.REFER
+    assert POLICY.outcome_for(0.25) is Outcome.DECLINE
+    applicant = {"monthly_income": 2000, "monthly_debt": 500}
+    assert POLICY.limit_for(0.02, applicant) == Decimal("5500.00")
+    assert POLICY.limit_for(0.02, {"monthly_income": 100000}) == Decimal("25000.00")
+    assert POLICY.limit_for(0.05, {"monthly_income": 100000}) == Decimal("10000.00")
+    assert POLICY.limit_for(0.5, {"monthly_income": 100000}) == Decimal("0.00")
+    assert POLICY.limit_for(0.02, {"monthly_income": 100, "monthly_debt": 900}) == Decimal("0.00")
+    assert POLICY.limit_for(0.02, {}) is None
+    assert POLICY.limit_for(0.02, {"monthly_income": float("nan")}) is None
+
+
+@pytest.mark.parametrize(
+    ("application", "hits"),
+    [
+        ({"age": 17}, ["under_18"]),
+        ({"age": 18}, []),
+        ({"age": None}, []),
+        ({"declared_bankruptcy": "yes"}, ["bankruptcy"]),
+        ({"declared_bankruptcy": True, "age": 16.5}, ["under_18", "bankruptcy"]),
+        ({"declared_bankruptcy": "no", "age": "unknown"}, []),
+    ],
+)
+def test_knockouts(application: dict[str, object], hits: list[str]) -> None:
+    assert [k.id for k in POLICY.knockouts_hit(application)] == hits
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (("approve_below: 0.08", "approve_below: 0.5"), "cutoffs"),
+        (("approve_below: 0.08", "approve_below: 1.5"), "cutoffs.approve_below"),
+        (("{max_pd: 0.03, cap: 25000}", "{max_pd: 0.03, cap: 1000}"), "limits.bands"),
+        (("{max_pd: 0.08, cap: 10000}", "{max_pd: 0.01, cap: 10000}"), "limits.bands"),
+        (('op: "<"', 'op: "=~"'), "knockouts.0.op"),
+        (("    value: 18", "    value: eighteen"), "knockouts.0"),
+        (("currency: EUR", "currency: euro"), "limits.currency"),
+        (("income_multiple: 3", "income_multiple: 3\n  surprise: 1"), "limits.surprise"),
+        (("id: bankruptcy", "id: under_18"), "knockouts"),
+    ],
+)
+def test_broken_policies_name_the_field(edit: tuple[str, str], field: str) -> None:
+    old, new = edit
+    assert old in DEFAULT_POLICY
+    with pytest.raises(ValidationError) as exc:
+        parse_policy(DEFAULT_POLICY.replace(old, new))
+    assert exc.value.field == field
+
+
+@pytest.mark.parametrize("text", ["", "- a\n- b", "cutoffs: [", "42"])
+def test_non_mapping_or_broken_yaml_is_refused(text: str) -> None:
+    with pytest.raises(ValidationError):
+        parse_policy(text)
+
+
+def test_dump_round_trips() -> None:
+    assert parse_policy(dump_policy(POLICY)) == POLICY
+
+
+@given(st.text(max_size=300))
+def test_parser_only_ever_raises_validation_errors(text: str) -> None:
+    with contextlib.suppress(ValidationError):
+        parse_policy(text)
+
+
+@given(st.floats(min_value=0, max_value=1), st.floats(min_value=0, max_value=1e6))
+def test_limits_are_never_negative_and_never_above_the_top_cap(pd: float, income: float) -> None:
+    limit = POLICY.limit_for(pd, {"monthly_income": income, "monthly_debt": 300})
+    assert limit is not None
+    assert Decimal(0) <= limit <= Decimal(25000)
