@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,21 +12,8 @@ from finai.cli import app
 from finai.config import get_settings
 from finai.context import Platform
 from finai.store import AuditEntryRow
-from tests.conftest import TEST_SECRET
 
 TOKEN = re.compile(r"finai_[0-9a-f]{12}_[A-Za-z0-9_-]{43}")
-
-
-@pytest.fixture
-def cli(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    """A runner whose environment points the CLI at the test platform's database."""
-    monkeypatch.setenv("FINAI_DATABASE_URL", platform.settings.db_url)
-    monkeypatch.setenv("FINAI_HOME", str(platform.settings.home))
-    monkeypatch.setenv("FINAI_SECRET_KEY", TEST_SECRET)
-    monkeypatch.setenv("FINAI_ENVIRONMENT", "test")
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_init_creates_one_admin_and_prints_it_once(cli: CliRunner) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,26 +50,26 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-def live_server(platform: Platform, tmp_path: Path) -> Iterator[LiveServer]:
-    """``finai init`` then ``finai serve`` on the test platform's (clean) database."""
-    port = free_port()
-    env = {
+def server_env(home: Path, db_url: str) -> dict[str, str]:
+    """Environment for ``finai`` processes on ``db_url`` with ``home``, on a free port."""
+    return {
         **os.environ,
-        "FINAI_HOME": str(platform.settings.home),
-        "FINAI_DATABASE_URL": platform.settings.db_url,
+        "FINAI_HOME": str(home),
+        "FINAI_DATABASE_URL": db_url,
         "FINAI_SECRET_KEY": TEST_SECRET,
         "FINAI_ENVIRONMENT": "test",
-        "FINAI_PORT": str(port),
+        "FINAI_PORT": str(free_port()),
     }
-    init = finai_cli(env, "init", "--no-demo")
-    assert init.returncode == 0, init.stderr
-    log = tmp_path / "server.log"
+
+
+@contextmanager
+def serving(env: dict[str, str], log: Path) -> Iterator[str]:
+    """Run ``finai serve`` until the block ends; yields its base URL once healthy."""
     with log.open("w") as sink:
         process = subprocess.Popen(
             [str(BIN / "finai"), "serve"], env=env, stdout=sink, stderr=subprocess.STDOUT
         )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{env['FINAI_PORT']}"
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -80,7 +81,18 @@ def live_server(platform: Platform, tmp_path: Path) -> Iterator[LiveServer]:
             if time.monotonic() > deadline or process.poll() is not None:
                 pytest.fail(f"server did not start:\n{log.read_text()}")
             time.sleep(0.1)
-        yield LiveServer(url, env, init.stdout.strip(), log)
+        yield url
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+@pytest.fixture
+def live_server(platform: Platform, tmp_path: Path) -> Iterator[LiveServer]:
+    """``finai init --no-demo`` then ``finai serve`` on the test platform's (clean) database."""
+    env = server_env(platform.settings.home, platform.settings.db_url)
+    init = finai_cli(env, "init", "--no-demo")
+    assert init.returncode == 0, init.stderr
+    log = tmp_path / "server.log"
+    with serving(env, log) as url:
+        yield LiveServer(url, env, init.stdout.strip(), log)
