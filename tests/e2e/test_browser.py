@@ -28,6 +28,7 @@ from pydantic import SecretStr
 from finai import registry
 from finai.config import Settings
 from finai.context import Platform
+from finai.demo import DEMO_MODEL, load_demo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -52,6 +53,8 @@ class Server:
 
     url: str
     admin_token: str
+    home: Path
+    db_url: str
 
 
 def _free_port() -> int:
@@ -108,7 +111,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "FINAI_ENVIRONMENT": "local",
     }
     init = subprocess.run(
-        [str(BIN / "finai"), "init"], env=env, cwd=home, capture_output=True, text=True, check=True
+        [str(BIN / "finai"), "init", "--no-demo"],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     found = TOKEN.search(init.stdout)
     assert found, init.stderr
@@ -136,7 +144,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process, log)
-        yield Server(url=url, admin_token=found.group(0))
+        yield Server(url=url, admin_token=found.group(0), home=home, db_url=db_url)
     finally:
         process.terminate()
         try:
@@ -250,7 +258,7 @@ def test_an_admin_reviews_promotes_verifies_and_signs_out(
     # overview: who is signed in, counts, and two charts drawn by plotly.js
     expect(page.locator(".who-name")).to_have_text("first admin")
     expect(page.locator(".who .badge")).to_have_text("admin")
-    expect(page.locator(".nav a")).to_have_text(["Overview", "Models", "Audit", "Keys"])
+    expect(page.locator(".nav a")).to_have_text(["Overview", "Models", "Credit", "Audit", "Keys"])
     models_stat = page.locator(".stat", has_text="Models")
     expect(models_stat.locator(".stat-value")).to_have_text("1")
     expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible()
@@ -317,8 +325,94 @@ def test_an_admin_reviews_promotes_verifies_and_signs_out(
 
     # the new auditor sees no Keys link and is told so when going there
     sign_in(page, server, token)
-    expect(page.locator(".nav a")).to_have_text(["Overview", "Models", "Audit"])
+    expect(page.locator(".nav a")).to_have_text(["Overview", "Models", "Credit", "Audit"])
     response = page.goto(f"{server.url}/keys")
     assert response is not None
     assert response.status == 403
     expect(page.locator(".error-page")).to_contain_text("which may not open this page")
+
+
+def _load_demo(server: Server) -> None:
+    platform = Platform(
+        Settings(
+            home=server.home,
+            database_url=server.db_url,
+            secret_key=SecretStr(SECRET),
+            environment="test",
+        )
+    )
+    try:
+        load_demo(platform)
+    finally:
+        platform.close()
+
+
+def test_an_admin_reviews_the_credit_model_and_decides_an_applicant(
+    page: Page, server: Server, tmp_path: Path
+) -> None:
+    _load_demo(server)  # the policy and the demo model, as ``finai init`` loads them
+    sign_in(page, server, server.admin_token)
+    page.locator(".nav a", has_text="Credit").click()
+    expect(page).to_have_url(f"{server.url}/credit")
+    expect(page.get_by_role("heading", name="Credit", exact=True)).to_be_visible()
+
+    # the model, why it was chosen, and four plots drawn by plotly.js
+    card = page.locator(f'[data-model="{DEMO_MODEL}"]')
+    expect(card.locator(".stage-champion")).to_have_text("champion")
+    expect(card).to_contain_text("Why this algorithm")
+    expect(card.locator('[data-metric="AUC"] .metric-value')).to_have_text(re.compile(r"0\.\d{3}"))
+    plots = page.locator(".js-plotly-plot")
+    expect(plots).to_have_count(4)
+    for i, title in enumerate(["ROC curve", "KS", "Calibration", "Score distribution"]):
+        expect(plots.nth(i).locator(".main-svg").first).to_be_visible()
+        expect(plots.nth(i)).to_contain_text(title)
+    expect(page.locator(".scorecard tbody tr").first).to_be_visible()
+    expect(page.locator(".policy")).to_contain_text("Policy v1")
+    page.screenshot(path=tmp_path / "credit.png", full_page=True)
+
+    # decide one applicant
+    form = page.locator("form.decide-form")
+    applicant = {
+        "Age": "29",
+        "Monthly income": "2600",
+        "Monthly debt": "950",
+        "Employment years": "2",
+        "Loan amount": "6000",
+        "Term months": "48",
+        "Credit utilisation": "0.55",
+        "Prior defaults": "0",
+        "Inquiries 6m": "3",
+        "Region": "south",
+        "Home ownership": "rent",
+        "Purpose": "business",
+    }
+    for label, value in applicant.items():
+        form.get_by_label(label, exact=True).fill(value)
+    form.get_by_label("Declared bankruptcy").select_option("no")
+    form.get_by_role("button", name="Decide").click()
+
+    # the decision page: outcome, figures, reasons and their chart
+    expect(page).to_have_url(
+        re.compile(rf"{re.escape(server.url)}/credit/decisions/[0-9a-f]{{32}}$")
+    )
+    expect(page.locator(".flash-ok")).to_contain_text("Decided: ")
+    expect(page.locator(".decision-figures .outcome")).to_have_text(
+        re.compile(r"approve|refer|decline")
+    )
+    reasons = page.locator(".reason-list li")
+    expect(reasons.first).to_be_visible()
+    assert 1 <= reasons.count() <= 4
+    chart = page.locator(".js-plotly-plot")
+    expect(chart.locator(".main-svg").first).to_be_visible()
+    expect(chart).to_contain_text("What lowered this decision")
+    page.screenshot(path=tmp_path / "decision.png", full_page=True)
+
+    # the credit page lists it, linking back
+    decision_url = page.url
+    page.locator(".nav a", has_text="Credit").click()
+    rows = page.locator("tr[data-decision]")
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator(".outcome")).to_have_text(re.compile(r"approve|refer|decline"))
+    page.locator("#decisions").screenshot(path=tmp_path / "credit-decisions.png")
+    rows.first.get_by_role("link").click()
+    expect(page).to_have_url(decision_url)

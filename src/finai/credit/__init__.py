@@ -3,7 +3,18 @@
 from finai.credit.artifact import KIND, CreditModel
 from finai.credit.decision import Decision, decide
 from finai.credit.gbm import GBMModel
-from finai.credit.metrics import CreditMetrics, evaluate, psi
+from finai.credit.metrics import (
+    CalibrationBin,
+    CreditMetrics,
+    KSCurve,
+    RocCurve,
+    ScoreDistribution,
+    evaluate,
+    ks_curve,
+    psi,
+    roc_points,
+    score_distribution,
+)
 from finai.credit.pipeline import (
     decide_and_record,
     load_model,
@@ -28,18 +39,22 @@ from finai.credit.training import Algorithm, TrainResult, train
 from finai.datasets.spec import DatasetSpec, load_table, prepare
 
 __all__ = [
+    "DEFAULT_POLICY",
+    "KIND",
     "Algorithm",
+    "CalibrationBin",
     "CreditMetrics",
     "CreditModel",
-    "DEFAULT_POLICY",
     "DatasetSpec",
     "Decision",
     "GBMModel",
-    "KIND",
+    "KSCurve",
     "Outcome",
     "Policy",
     "PolicyVersion",
     "Reason",
+    "RocCurve",
+    "ScoreDistribution",
     "ScoreSummary",
     "ScorecardModel",
     "TrainResult",
@@ -51,6 +66,7 @@ __all__ = [
     "explain_row",
     "get_decision",
     "get_policy",
+    "ks_curve",
     "load_model",
     "load_table",
     "parse_policy",
@@ -59,9 +75,11 @@ __all__ = [
     "psi",
     "recent_decisions",
     "register_model",
+    "roc_points",
     "run_training_job",
     "save_decisions",
     "save_policy",
+    "score_distribution",
     "score_file",
     "train",
 ]

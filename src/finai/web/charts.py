@@ -5,18 +5,26 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import plotly.graph_objects as go
 from markupsafe import Markup
 
+from finai.credit import Reason
 from finai.registry import ModelSummary, ModelVersion, Stage
 from finai.security import AuditEntry
+
+if TYPE_CHECKING:
+    from finai.credit import CalibrationBin, KSCurve, RocCurve, ScoreDistribution
 
 INK = "#1f2937"
 MUTED = "#6b7280"
 GRID = "#e5e7eb"
 ACCENT = "#2563eb"
 STAGE_COLOURS = {Stage.CANDIDATE: "#94a3b8", Stage.CHAMPION: "#16a34a", Stage.RETIRED: "#cbd5e1"}
+BAD = "#dc2626"
+GOOD = "#16a34a"
+CHANCE = "#9ca3af"
 
 
 def numeric_metrics(versions: Iterable[ModelVersion]) -> list[str]:
@@ -30,7 +38,16 @@ def numeric_metrics(versions: Iterable[ModelVersion]) -> list[str]:
     return sorted(names)
 
 
-def _embed(fig: go.Figure, *, title: str, y_title: str, counts: bool = False) -> Markup:
+def _embed(
+    fig: go.Figure,
+    *,
+    title: str,
+    y_title: str,
+    counts: bool = False,
+    x_title: str | None = None,
+    numeric_x: bool = False,
+    layout: dict[str, Any] | None = None,
+) -> Markup:
     fig.update_layout(
         template="none",
         title={"text": title, "x": 0, "font": {"size": 15, "color": INK}},
@@ -43,13 +60,21 @@ def _embed(fig: go.Figure, *, title: str, y_title: str, counts: bool = False) ->
         showlegend=len(fig.data) > 1,
         legend={"orientation": "h", "y": -0.2},
     )
-    fig.update_xaxes(type="category", linecolor=GRID, tickfont={"color": MUTED})
+    fig.update_xaxes(
+        type="linear" if numeric_x else "category", linecolor=GRID, tickfont={"color": MUTED}
+    )
+    if numeric_x:
+        fig.update_xaxes(gridcolor=GRID, zeroline=False)
+    if x_title:
+        fig.update_xaxes(title={"text": x_title, "font": {"color": MUTED}})
     fig.update_yaxes(
         title={"text": y_title, "font": {"color": MUTED}}, gridcolor=GRID, zeroline=False
     )
     if counts:  # whole numbers only, about five ticks
         highest = max((max(trace.y, default=0) for trace in fig.data), default=0)
         fig.update_yaxes(tickformat="d", dtick=max(1, math.ceil(highest / 5)), rangemode="tozero")
+    if layout:
+        fig.update_layout(layout)
     html = fig.to_html(
         full_html=False,
         include_plotlyjs=False,
@@ -137,3 +162,257 @@ def metric_chart(versions: Sequence[ModelVersion], metric: str) -> Markup:
     fig.update_layout(barmode="overlay")
     fig.update_xaxes(categoryorder="array", categoryarray=[f"v{v.version}" for v in shown])
     return _embed(fig, title=f"{metric} by version", y_title=metric)
+
+
+# -- credit -------------------------------------------------------------------------------
+
+# curves keep their legend inside the plot, clear of the axis titles
+_INSIDE_LEGEND = {"legend": {"orientation": "v", "x": 0.98, "xanchor": "right", "y": 0.04}}
+_SHARE_AXES = {
+    "xaxis": {"tickformat": ".0%", "range": [0, 1]},
+    "yaxis": {"tickformat": ".0%"},
+    "margin": {"r": 32},  # room for the 100% tick at the right edge
+}
+
+
+def roc_chart(curve: RocCurve, auc: float) -> Markup:
+    """Line chart of a ROC curve against the chance diagonal.
+
+    Parameters
+    ----------
+    curve
+        False and true positive rates (bad = positive), e.g. of out-of-fold PDs.
+    auc
+        The area under the curve, shown in the title.
+
+    Returns
+    -------
+    Markup
+        The figure as an HTML fragment.
+    """
+    fig = go.Figure(
+        [
+            go.Scatter(
+                name="model",
+                x=curve.fpr,
+                y=curve.tpr,
+                mode="lines",
+                line={"color": ACCENT, "width": 2.5},
+                hovertemplate="goods flagged %{x:.1%}<br>bads caught %{y:.1%}<extra></extra>",
+            ),
+            go.Scatter(
+                name="chance",
+                x=[0, 1],
+                y=[0, 1],
+                mode="lines",
+                line={"color": CHANCE, "dash": "dash", "width": 1},
+                hoverinfo="skip",
+            ),
+        ]
+    )
+    return _embed(
+        fig,
+        title=f"ROC curve · AUC {auc:.3f}",
+        y_title="bads caught (TPR)",
+        x_title="goods flagged (FPR)",
+        numeric_x=True,
+        layout={**_INSIDE_LEGEND, **_SHARE_AXES},
+    )
+
+
+def ks_chart(curve: KSCurve) -> Markup:
+    """Cumulative shares of bad and good rows by share of applicants flagged, with the KS gap.
+
+    Parameters
+    ----------
+    curve
+        The KS curves (riskiest applicants first).
+
+    Returns
+    -------
+    Markup
+        The figure as an HTML fragment.
+    """
+    peak = int(abs(curve.bad_share - curve.good_share).argmax())
+    at = float(curve.population[peak])
+    fig = go.Figure(
+        [
+            go.Scatter(
+                name="bad",
+                x=curve.population,
+                y=curve.bad_share,
+                mode="lines",
+                line={"color": BAD, "width": 2.5},
+                hovertemplate="flagged %{x:.1%}: %{y:.1%} of bads<extra></extra>",
+            ),
+            go.Scatter(
+                name="good",
+                x=curve.population,
+                y=curve.good_share,
+                mode="lines",
+                line={"color": GOOD, "width": 2.5},
+                hovertemplate="flagged %{x:.1%}: %{y:.1%} of goods<extra></extra>",
+            ),
+            go.Scatter(
+                name=f"KS {curve.ks:.3f}",
+                x=[at, at],
+                y=[float(curve.good_share[peak]), float(curve.bad_share[peak])],
+                mode="lines",
+                line={"color": INK, "dash": "dot", "width": 1.5},
+                hovertemplate=f"KS {curve.ks:.3f} at PD {curve.ks_threshold:.1%}<extra></extra>",
+            ),
+        ]
+    )
+    return _embed(
+        fig,
+        title=f"KS · {curve.ks:.3f} at PD {curve.ks_threshold:.1%}",
+        y_title="share at or above cut-off",
+        x_title="applicants flagged, riskiest first",
+        numeric_x=True,
+        layout={**_INSIDE_LEGEND, **_SHARE_AXES},
+    )
+
+
+def calibration_chart(bins: Sequence[CalibrationBin]) -> Markup:
+    """Bar chart of mean predicted PD against observed bad rate per PD decile.
+
+    Parameters
+    ----------
+    bins
+        Calibration bins, lowest PD first (up to ten; fewer when PDs tie).
+
+    Returns
+    -------
+    Markup
+        The figure as an HTML fragment.
+    """
+    labels = [str(i) for i in range(1, len(bins) + 1)]
+    counts = [b.count for b in bins]
+    fig = go.Figure(
+        [
+            go.Bar(
+                name="predicted PD",
+                x=labels,
+                y=[b.mean_pd for b in bins],
+                marker_color=ACCENT,
+                customdata=counts,
+                hovertemplate="decile %{x}: predicted %{y:.1%} (%{customdata} rows)<extra></extra>",
+            ),
+            go.Bar(
+                name="observed bad rate",
+                x=labels,
+                y=[b.bad_rate for b in bins],
+                marker_color="#f59e0b",
+                customdata=counts,
+                hovertemplate="decile %{x}: observed %{y:.1%} (%{customdata} rows)<extra></extra>",
+            ),
+        ]
+    )
+    return _embed(
+        fig,
+        title="Calibration by PD decile",
+        y_title="PD / bad rate",
+        x_title="decile of predicted PD (1 = safest)",
+        layout={
+            "barmode": "group",
+            "bargap": 0.25,
+            "yaxis": {"tickformat": ".0%", "rangemode": "tozero"},
+            "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
+            "title": {"y": 0.97, "yanchor": "top"},
+            "margin": {"t": 64},
+        },
+    )
+
+
+def score_chart(distribution: ScoreDistribution, title: str) -> Markup:
+    """Histogram of credit scores.
+
+    Parameters
+    ----------
+    distribution
+        Bin edges and counts (unsplit, or split into bad and good rows).
+    title
+        The figure's title, saying whose scores these are.
+
+    Returns
+    -------
+    Markup
+        The figure as an HTML fragment.
+    """
+    edges = distribution.edges
+    mids = (edges[:-1] + edges[1:]) / 2
+    width = float(edges[1] - edges[0]) if len(edges) > 1 else 1.0
+    hover = "score %{x:.0f}: %{y} rows<extra></extra>"
+    if distribution.bad_counts is not None and distribution.good_counts is not None:
+        bars = [
+            go.Bar(name="good", x=mids, y=distribution.good_counts, width=width,
+                   marker_color=GOOD, hovertemplate=hover),
+            go.Bar(name="bad", x=mids, y=distribution.bad_counts, width=width,
+                   marker_color=BAD, hovertemplate=hover),
+        ]  # fmt: skip
+    else:
+        bars = [
+            go.Bar(name="applicants", x=mids, y=distribution.counts, width=width * 0.9,
+                   marker_color=ACCENT, hovertemplate=hover),
+        ]  # fmt: skip
+    fig = go.Figure(bars)
+    return _embed(
+        fig,
+        title=title,
+        y_title="applicants",
+        x_title="credit score (higher is safer)",
+        numeric_x=True,
+        layout={
+            "barmode": "stack",
+            "yaxis": {"tickformat": ",d", "rangemode": "tozero"},
+            **_INSIDE_LEGEND,
+        },
+    )
+
+
+def reasons_chart(reasons: Sequence[Reason], unit: str) -> Markup:
+    """Horizontal waterfall of how much each adverse reason hurt, summing to the total.
+
+    Parameters
+    ----------
+    reasons
+        A decision's reasons, most adverse first; only positive contributions are drawn
+        (knock-outs and missing income carry none).
+    unit
+        What a contribution measures, e.g. ``"points lost"``.
+
+    Returns
+    -------
+    Markup
+        The figure as an HTML fragment.
+    """
+    shown = [r for r in reasons if r.contribution > 0]
+    labels = [f"{r.feature} = {r.value}" for r in shown]
+    fig = go.Figure(
+        go.Waterfall(
+            orientation="h",
+            measure=["relative"] * len(shown) + ["total"],
+            y=[*labels, "total"],
+            x=[r.contribution for r in shown] + [0],
+            text=[f"{r.contribution:.2f}" for r in shown]
+            + [f"{sum(r.contribution for r in shown):.2f}"],
+            textposition="outside",
+            cliponaxis=False,
+            increasing={"marker": {"color": BAD}},
+            totals={"marker": {"color": INK}},
+            connector={"line": {"color": GRID}},
+            hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+        )
+    )
+    return _embed(
+        fig,
+        title=f"What lowered this decision ({unit})",
+        y_title="",
+        x_title=unit,
+        numeric_x=True,
+        layout={
+            "yaxis": {"autorange": "reversed", "automargin": True, "gridcolor": "white"},
+            "margin": {"l": 16, "r": 48},
+            "height": 120 + 44 * (len(shown) + 1),
+        },
+    )

@@ -23,7 +23,13 @@ from finai.web.session import (
     set_cookie,
 )
 
-PAGES = (("Overview", "/"), ("Models", "/models"), ("Audit", "/audit"), ("Keys", "/keys"))
+PAGES = (
+    ("Overview", "/"),
+    ("Models", "/models"),
+    ("Credit", "/credit"),
+    ("Audit", "/audit"),
+    ("Keys", "/keys"),
+)
 
 
 @dataclass(frozen=True)
