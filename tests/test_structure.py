@@ -39,7 +39,8 @@ PACKAGES = [
 def test_public_surface_is_sorted_and_complete(name: str) -> None:
     module = importlib.import_module(name)
     exported = module.__all__
-    assert exported == sorted(exported)
+    # Order is ruff's RUF022 (constants, classes, functions, each sorted), checked by lint.
+    assert len(exported) == len(set(exported))
     public = {
         n
         for n, value in vars(module).items()

@@ -11,8 +11,8 @@ from finai.datasets.spec import (
 )
 
 __all__ = [
-    "DatasetSpec",
     "GERMAN_SPEC",
+    "DatasetSpec",
     "LoanBook",
     "PreparedData",
     "check_scoring_frame",
