@@ -80,6 +80,25 @@ def test_missing_feature_column_is_a_validation_error(book: LoanBook, trained: T
     assert numeric[0] in str(exc.value)
 
 
+def test_the_lenders_reference_is_not_part_of_the_input_hash(
+    book: LoanBook, trained: TrainResult
+) -> None:
+    frame = book.frame.head(1).copy()
+    plain = _decide(frame, trained)[0]
+    frame["ref"] = "A-77"
+    tagged = decide(
+        frame,
+        trained.model,
+        POLICY,
+        model_name="m",
+        model_version=1,
+        policy_version=1,
+        ref_column="ref",
+    )[0]
+    assert tagged.applicant_ref == "A-77"
+    assert tagged.input_hash == plain.input_hash
+
+
 def test_input_hash_ignores_key_order_and_treats_nan_as_missing() -> None:
     assert input_hash({"a": 1, "b": float("nan")}) == input_hash({"b": None, "a": 1})
     assert input_hash({"a": 1}) != input_hash({"a": 2})

@@ -37,6 +37,8 @@ def test_default_policy_outcomes_and_limits() -> None:
         ({"declared_bankruptcy": "yes"}, ["bankruptcy"]),
         ({"declared_bankruptcy": True, "age": 16.5}, ["under_18", "bankruptcy"]),
         ({"declared_bankruptcy": "no", "age": "unknown"}, []),
+        ({"declared_bankruptcy": 1.0}, ["bankruptcy"]),
+        ({"declared_bankruptcy": 0.0}, []),
     ],
 )
 def test_knockouts(application: dict[str, object], hits: list[str]) -> None:
@@ -69,6 +71,12 @@ def test_broken_policies_name_the_field(edit: tuple[str, str], field: str) -> No
 def test_non_mapping_or_broken_yaml_is_refused(text: str) -> None:
     with pytest.raises(ValidationError):
         parse_policy(text)
+
+
+def test_messages_carry_no_library_prefix() -> None:
+    with pytest.raises(ValidationError) as exc:
+        parse_policy(DEFAULT_POLICY.replace("approve_below: 0.08", "approve_below: 0.5"))
+    assert str(exc.value) == "policy cutoffs: approve_below must not exceed decline_at_or_above"
 
 
 def test_dump_round_trips() -> None:

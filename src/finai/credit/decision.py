@@ -146,7 +146,9 @@ def decide(
                 model_name=model_name,
                 model_version=model_version,
                 policy_version=policy_version,
-                input_hash=input_hash(row),
+                input_hash=input_hash(
+                    {k: v for k, v in row.items() if k != ref_column} if ref_column else row
+                ),
                 reasons=tuple(chosen),
                 knockouts=tuple(k.id for k in hits),
                 applicant_ref=None if ref is None else str(ref)[:100],

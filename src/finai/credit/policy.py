@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any, Literal, cast
 
 import yaml
@@ -70,12 +71,12 @@ class Knockout(_Strict):
         if absent:
             return False
         if self.op == "true":
-            return str(raw).strip().lower() in {"1", "true", "yes", "y"}
+            return _text(raw).lower() in {"1", "true", "yes", "y"}
         if self.op in ("in", "not_in"):
-            members = {str(v) for v in self.value} if isinstance(self.value, list) else set()
-            return (str(raw) in members) == (self.op == "in")
+            members = {_text(v) for v in self.value} if isinstance(self.value, list) else set()
+            return (_text(raw) in members) == (self.op == "in")
         if self.op in ("==", "!="):
-            equal = str(raw) == str(self.value)
+            equal = _text(raw) == _text(self.value)
             return equal == (self.op == "==")
         try:
             number = float(raw)
@@ -182,6 +183,13 @@ class Policy(_Strict):
         return _money(max(Decimal(0), min(cap, affordable)))
 
 
+def _text(value: Any) -> str:
+    """Compare values as text, with whole floats as integers (a CSV's 1.0 is 1)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
 def _number(value: Any) -> float | None:
     try:
         number = float(value)
@@ -194,6 +202,7 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
 
 
+@lru_cache(maxsize=32)
 def parse_policy(text: str) -> Policy:
     """Parse and validate a policy from YAML text.
 
@@ -213,7 +222,8 @@ def parse_policy(text: str) -> Policy:
     except PydanticValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "policy"
-        raise ValidationError(f"policy {where}: {first['msg']}", field=where) from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ValidationError(f"policy {where}: {message}", field=where) from None
 
 
 def dump_policy(policy: Policy) -> str:
