@@ -241,7 +241,12 @@ def uvicorn_server(app: str, *, factory: bool, env: dict[str, str], work: Path) 
 def init_finai(env: dict[str, str], work: Path) -> str:
     """Run ``finai init`` and return the admin token it prints last on stdout."""
     done = subprocess.run(
-        [str(BIN / "finai"), "init"], env=env, cwd=work, capture_output=True, text=True, check=True
+        [str(BIN / "finai"), "init", "--no-demo"],
+        env=env,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return done.stdout.strip().splitlines()[-1].strip()
 
