@@ -200,3 +200,18 @@ def test_failed_training_job_registers_nothing(
     )
     assert wrong.status_code == 422
     assert wrong.json()["errors"][0]["field"] == "file"
+
+
+def test_control_characters_in_applicant_data_are_refused(
+    credit_platform: Platform, client: TestClient, tokens: dict[Role, str], book: LoanBook
+) -> None:
+    applicant = _applicants(book, 1)[0]
+    for body in (
+        {"model": MODEL, "applicant": applicant, "applicant_ref": "A\x00-1"},
+        {"model": MODEL, "applicant": {**applicant, "region": "north\x00"}},
+    ):
+        response = client.post(
+            "/v1/credit/decisions", json=body, headers=auth(tokens[Role.OPERATOR])
+        )
+        assert response.status_code == 422
+    assert _count(credit_platform, CreditDecisionRow) == 0

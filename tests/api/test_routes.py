@@ -215,3 +215,13 @@ def test_chain_stays_intact_across_api_changes(
         actions = [e.action for e in audit.entries(session, limit=4)]
     assert result.ok
     assert actions == ["key.revoke", "key.create", "model.promote", "model.register"]
+
+
+def test_control_characters_in_a_filter_are_refused_not_sent_to_the_database(
+    client: TestClient, tokens: dict[Role, str]
+) -> None:
+    response = client.get(
+        "/v1/audit/entries", params={"action": "key\x00create"}, headers=auth(tokens[Role.ADMIN])
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "action"

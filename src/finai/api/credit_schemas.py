@@ -13,8 +13,12 @@ from finai.credit import Decision, Outcome, PolicyVersion
 ModelRef = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}(:[1-9][0-9]{0,8})?$")
 ]
-FieldName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-Value = str | float | int | bool | None
+# Control characters (NUL above all) have no place in applicant data and cannot be stored
+# in PostgreSQL text columns; they are refused here with the field named.
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+FieldName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_CONTROL)]
+Text = Annotated[str, StringConstraints(max_length=1_000, pattern=NO_CONTROL)]
+Value = Text | float | int | bool | None
 Applicant = Annotated[dict[FieldName, Value], Field(min_length=1, max_length=500)]
 
 
@@ -27,7 +31,9 @@ class DecisionCreate(_Strict):
 
     model: ModelRef = Field(description="NAME (its champion, else newest) or NAME:VERSION")
     applicant: Applicant
-    applicant_ref: Annotated[str, StringConstraints(max_length=100)] | None = None
+    applicant_ref: Annotated[str, StringConstraints(max_length=100, pattern=NO_CONTROL)] | None = (
+        None
+    )
 
 
 class BatchCreate(_Strict):

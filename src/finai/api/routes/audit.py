@@ -18,7 +18,7 @@ def list_entries(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
-    action: Annotated[str | None, Query(max_length=100)] = None,
+    action: Annotated[str | None, Query(max_length=100, pattern=r"^[a-z][a-z0-9_.]*$")] = None,
 ) -> AuditEntriesPublic:
     """Page through entries, newest first; ``before`` continues from a sequence number."""
     data = [
