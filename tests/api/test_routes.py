@@ -7,28 +7,16 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from finai import registry
 from finai.context import Platform
 from finai.logs import JsonFormatter
 from finai.security import Role, audit
 from finai.store import ApiKeyRow, AuditEntryRow
 from tests.conftest import auth
+from tests.factories import register_versions
 
 
 def _register(platform: Platform, n: int = 2) -> None:
-    with platform.sessions() as session:
-        for i in range(n):
-            registry.register(
-                session,
-                platform.audit_key,
-                platform.artifact_dir,
-                name="pd-model",
-                model={"i": i},
-                kind="test.dict",
-                actor="t",
-                metrics={"auc": 0.7 + i / 100},
-            )
-        session.commit()
+    register_versions(platform, [{"auc": 0.7 + i / 100} for i in range(n)])
 
 
 def _count(platform: Platform, table: type) -> int:

@@ -9,11 +9,11 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from finai import registry
 from finai.api import create_app
 from finai.context import Platform
 from finai.security import Role
 from tests.conftest import auth
+from tests.factories import register_versions
 
 EXAMPLES = 25
 # Valid JSON can still be refused on meaning (a policy whose cut-offs cross, an
@@ -27,17 +27,7 @@ SEMANTIC = {
 
 
 def test_api_answers_match_the_schema(platform: Platform, tokens: dict[Role, str]) -> None:
-    with platform.sessions() as session:
-        registry.register(
-            session,
-            platform.audit_key,
-            platform.artifact_dir,
-            name="pd-model",
-            model={"w": 1},
-            kind="test.dict",
-            actor="t",
-        )
-        session.commit()
+    register_versions(platform, [{}])
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(platform))
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 14

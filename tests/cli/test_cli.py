@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from finai import registry
 from finai.cli import app
 from finai.config import get_settings
 from finai.context import Platform
 from finai.store import AuditEntryRow
+from tests.factories import register_versions
 
 TOKEN = re.compile(r"finai_[0-9a-f]{12}_[A-Za-z0-9_-]{43}")
 
@@ -53,19 +53,7 @@ def test_usage_errors_exit_two(cli: CliRunner) -> None:
 
 
 def test_models_list_show_promote_rollback(cli: CliRunner, platform: Platform) -> None:
-    with platform.sessions() as session:
-        for i in range(2):
-            registry.register(
-                session,
-                platform.audit_key,
-                platform.artifact_dir,
-                name="pd-model",
-                model={"i": i},
-                kind="test.dict",
-                actor="t",
-                metrics={"auc": 0.75 + i / 100},
-            )
-        session.commit()
+    register_versions(platform, [{"auc": 0.75}, {"auc": 0.76}])
     assert "pd-model" in cli.invoke(app, ["models", "list"]).stdout
     shown = cli.invoke(app, ["models", "show", "pd-model:2"])
     assert "candidate" in shown.stdout

@@ -26,6 +26,7 @@ from finai.web.session import (
     seal_session,
 )
 from tests.conftest import auth
+from tests.factories import register_versions
 
 MODEL = "pd-credit"
 PAGES = ["/", "/models", "/models/{name}", "/audit", "/keys"]
@@ -89,19 +90,9 @@ def stage_of(platform: Platform, version: int) -> str:
 @pytest.fixture
 def model(platform: Platform) -> str:
     """A model with two candidate versions that carry metrics."""
-    with platform.sessions() as session:
-        for weight, metrics in ((1, {"auc": 0.8, "ks": 0.41}), (2, {"auc": 0.83, "ks": 0.45})):
-            registry.register(
-                session,
-                platform.audit_key,
-                platform.artifact_dir,
-                name=MODEL,
-                model={"w": weight},
-                kind="test",
-                actor="t",
-                metrics=metrics,
-            )
-        session.commit()
+    register_versions(
+        platform, [{"auc": 0.8, "ks": 0.41}, {"auc": 0.83, "ks": 0.45}], name=MODEL, kind="test"
+    )
     return MODEL
 
 
