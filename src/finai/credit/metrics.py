@@ -246,12 +246,9 @@ def roc_points(y: ArrayLike, pd_pred: ArrayLike, max_points: int = MAX_POINTS) -
     ValidationError
         As :func:`evaluate`.
     """
-    labels = _labels(y)
-    p = _probabilities(pd_pred, len(labels))
-    _two_classes(labels)
-    fpr, tpr, thresholds = roc_curve(labels, p, drop_intermediate=False)
+    _, fpr, tpr, thresholds = _roc(y, pd_pred)
     keep = _downsample(len(fpr), max_points)
-    return RocCurve(fpr=fpr[keep], tpr=tpr[keep], thresholds=np.minimum(thresholds[keep], 1.0))
+    return RocCurve(fpr=fpr[keep], tpr=tpr[keep], thresholds=thresholds[keep])
 
 
 def ks_curve(y: ArrayLike, pd_pred: ArrayLike, max_points: int = MAX_POINTS) -> KSCurve:
@@ -262,11 +259,7 @@ def ks_curve(y: ArrayLike, pd_pred: ArrayLike, max_points: int = MAX_POINTS) -> 
     ValidationError
         As :func:`evaluate`.
     """
-    labels = _labels(y)
-    p = _probabilities(pd_pred, len(labels))
-    _two_classes(labels)
-    good_share, bad_share, thresholds = roc_curve(labels, p, drop_intermediate=False)
-    thresholds = np.minimum(thresholds, 1.0)
+    labels, good_share, bad_share, thresholds = _roc(y, pd_pred)
     n_bad = int(labels.sum())
     population = (bad_share * n_bad + good_share * (len(labels) - n_bad)) / len(labels)
     gap = np.abs(bad_share - good_share)
@@ -280,6 +273,15 @@ def ks_curve(y: ArrayLike, pd_pred: ArrayLike, max_points: int = MAX_POINTS) -> 
         ks=float(gap[peak]),
         ks_threshold=float(thresholds[peak]),
     )
+
+
+def _roc(y: ArrayLike, pd_pred: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Validate and return labels, FPR, TPR and thresholds (capped at 1) of every cut-off."""
+    labels = _labels(y)
+    p = _probabilities(pd_pred, len(labels))
+    _two_classes(labels)
+    fpr, tpr, thresholds = roc_curve(labels, p, drop_intermediate=False)
+    return labels, fpr, tpr, np.minimum(thresholds, 1.0)
 
 
 def psi(expected: ArrayLike, actual: ArrayLike, bins: int = 10) -> float:
