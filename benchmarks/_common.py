@@ -1,17 +1,21 @@
-"""Helpers the capability scripts share: progress lines, markdown tables, scratch folders."""
+"""Helpers the capability scripts share: progress, tables, scratch folders, servers."""
 
 from __future__ import annotations
 
 import math
 import os
 import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -72,3 +76,45 @@ def num(value: float, digits: int = 0) -> str:
 def ratio(value: float) -> str:
     """Format a ratio as ``1.23x``."""
     return f"{value:.2f}x"
+
+
+def free_port() -> int:
+    """Return a TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def uvicorn_server(app: str, *, factory: bool, env: dict[str, str], work: Path) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a subprocess and yield its base URL once it answers."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--app-dir", str(ROOT), "--log-level", "warning", "--no-access-log"]
+    if factory:
+        command.append("--factory")
+    log_path = work / f"uvicorn-{port}.log"
+    with log_path.open("wb") as out:
+        proc = subprocess.Popen(command, env=env, cwd=work, stdout=out, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{app} exited at start:\n{log_path.read_text()}")
+            try:
+                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{app} did not answer within 60 s")
+            time.sleep(0.1)
+        yield base_url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -28,7 +28,6 @@ import os
 import pickle
 import pstats
 import secrets
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -36,8 +35,7 @@ import sys
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -56,7 +54,16 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from benchmarks._common import ROOT, log, md_table, num, percentile, ratio, scratch_dir
+from benchmarks._common import (
+    ROOT,
+    log,
+    md_table,
+    num,
+    percentile,
+    ratio,
+    scratch_dir,
+    uvicorn_server,
+)
 from finai.config import Settings
 from finai.context import Platform
 from finai.credit import (
@@ -446,13 +453,6 @@ def calibration_gap(metrics: Any) -> float:
 # ---------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """Return a TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def finai_env(home: Path) -> dict[str, str]:
     """The environment of the FinAI CLI and server for a scratch home."""
     return {
@@ -472,40 +472,6 @@ def cli(env: dict[str, str], cwd: Path, *args: str) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"finai {' '.join(args)} failed:\n{done.stderr}")
     return done.stdout.strip().splitlines()[-1].strip()
-
-
-@contextmanager
-def finai_server(env: dict[str, str], work: Path) -> Iterator[str]:
-    """Serve FinAI with uvicorn in a subprocess; yield its base URL once it answers."""
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "finai.api:create_app", "--factory"]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
-    command += ["--log-level", "warning", "--no-access-log"]
-    log_path = work / f"uvicorn-{port}.log"
-    with log_path.open("wb") as out:
-        proc = subprocess.Popen(command, env=env, cwd=work, stdout=out, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"uvicorn exited at start:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not answer within 60 s")
-            time.sleep(0.1)
-        yield base_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def applicants(n: int, seed: int) -> list[tuple[str, dict[str, Any]]]:
@@ -637,7 +603,7 @@ def bench_http() -> str:
         outcomes: Counter[str] = Counter()
         decisions: list[float] = []
         health: list[float] = []
-        with finai_server(env, home) as base_url:
+        with uvicorn_server("finai.api:create_app", factory=True, env=env, work=home) as base_url:
             headers = {"X-API-Key": token}
             with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
                 info = client.get("/v1/models/credit-demo/versions/1").json()

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -42,7 +41,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from benchmarks._common import ROOT, log, md_table, median, num, percentile, ratio, scratch_dir
+from benchmarks._common import (
+    log,
+    md_table,
+    median,
+    num,
+    percentile,
+    ratio,
+    scratch_dir,
+    uvicorn_server,
+)
 from finai import registry
 from finai.config import Settings
 from finai.context import Platform
@@ -194,48 +202,6 @@ class Latency:
     def rps(self) -> float:
         """Sequential requests per second (one client, keep-alive)."""
         return len(self.samples) / sum(self.samples)
-
-
-def free_port() -> int:
-    """Return a TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def uvicorn_server(app: str, *, factory: bool, env: dict[str, str], work: Path) -> Iterator[str]:
-    """Serve ``app`` with uvicorn in a subprocess and yield its base URL once it answers."""
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--app-dir", str(ROOT), "--log-level", "warning", "--no-access-log"]
-    if factory:
-        command.append("--factory")
-    log_path = work / f"uvicorn-{port}.log"
-    with log_path.open("wb") as out:
-        proc = subprocess.Popen(command, env=env, cwd=work, stdout=out, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{app} exited at start:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{app} did not answer within 60 s")
-            time.sleep(0.1)
-        yield base_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def init_finai(env: dict[str, str], work: Path) -> str:
