@@ -12,9 +12,9 @@ Four measurements, each made side by side in one run:
    AUC of the true PD, and calibration.
 3. ``POST /v1/credit/decisions`` on a real uvicorn process with SQLite, persistence and
    audit, against the same process's ``GET /healthz``.
-4. Batch scoring in the library: ``finai.credit.decide`` on 100,000 rows (with a
-   breakdown of where the time goes and a profile) and ``score_file`` on a
-   1,000,000-row CSV in a process of its own (peak memory).
+4. Batch scoring in the library: ``finai.credit.score_frame`` (and ``decide``) on
+   100,000 rows, with a breakdown of where the time goes and a profile, and
+   ``score_file`` on a 1,000,000-row CSV in a process of its own (peak memory).
 
 Run it through ``benchmarks/run.py credit``.
 """
@@ -71,13 +71,14 @@ from finai.credit import (
     CreditModel,
     DatasetSpec,
     current_policy,
+    decide,
     evaluate,
     load_model,
     parse_policy,
     prepare,
     save_decisions,
+    score_frame,
 )
-from finai.credit.decision import decide, input_hash
 from finai.credit.training import build
 from finai.datasets import GERMAN_SPEC, load_german, make_loan_book, oracle_auc
 from finai.datasets.loanbook import LoanBook
@@ -562,9 +563,7 @@ def route_breakdown(
                     lambda session=session: current_policy(session),
                 )
                 features = step("· `features`", lambda m=model, f=frame: m.features(f))
-                step("· `predict_pd`", lambda m=model, x=features: m.predict_pd(x))
-                step("· `scores`", lambda m=model, x=features: m.scores(x))
-                step("· `reasons`", lambda m=model, x=features: m.reasons(x, n=4))
+                step("· `assess` (PD, score, harm)", lambda m=model, x=features: m.assess(x))
                 decisions = step(
                     "`decide` (one row)",
                     lambda m=model, f=frame, i=info, p=policy: decide(
@@ -742,44 +741,27 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 PART_FEATURES = "`CreditModel.features` (check + convert the frame)"
-PART_PD = "`predict_pd`"
-PART_SCORES = "`scores` (runs the model again)"
-PART_REASONS = "`reasons` (runs the model again + `adverse_reasons` per-row loop)"
+PART_ASSESS = "`CreditModel.assess` (one model pass: PD, score, per-feature harm)"
 PART_SHAP = "· of which LightGBM TreeSHAP `pred_contrib`"
-PART_RECORDS = "`frame.to_dict(orient='records')`"
-PART_HASH = "`input_hash` per row (canonical JSON + sha256)"
-PART_POLICY = "policy per row (knock-outs, outcome, `limit_for`)"
-PART_REST = "rest of the per-row loop (`Reason`/`Decision` objects, ids, GC): total less the above"
-PARTS = (
-    PART_FEATURES,
-    PART_PD,
-    PART_SCORES,
-    PART_REASONS,
-    PART_SHAP,
-    PART_RECORDS,
-    PART_HASH,
-    PART_POLICY,
-    PART_REST,
-)
+PART_POLICY = "policy in whole columns (knock-outs, cut-offs, limits)"
+PART_TEXTS = "reason texts (`Assessment.texts`: top 4 per row, worded per feature)"
+PART_REST = "joining texts, policy reasons, result frame: total less the above"
+PARTS = (PART_FEATURES, PART_ASSESS, PART_SHAP, PART_POLICY, PART_TEXTS, PART_REST)
 
 
 def breakdown(frame: pd.DataFrame, model: CreditModel, total_s: float) -> dict[str, float]:
-    """Time the parts ``decide`` is made of, each on the whole frame, one after another."""
+    """Time the parts ``score_frame`` is made of, each on the whole frame, one after another."""
     parts: dict[str, float] = {}
     parts[PART_FEATURES], features = timed(lambda: model.features(frame))
-    parts[PART_PD], pds = timed(lambda: model.predict_pd(features))
-    parts[PART_SCORES], _ = timed(lambda: model.scores(features))
-    parts[PART_REASONS], _ = timed(lambda: model.reasons(features, n=4))
-    parts[PART_RECORDS], records = timed(lambda: frame.to_dict(orient="records"))
-    parts[PART_HASH], _ = timed(lambda: [input_hash(row) for row in records])
+    parts[PART_ASSESS], assessment = timed(lambda: model.assess(features))
 
-    def policy_rows() -> None:
-        for pd_value, row in zip(pds.tolist(), records, strict=True):
-            POLICY.knockouts_hit(row)
-            POLICY.outcome_for(pd_value)
-            POLICY.limit_for(pd_value, row)
+    def policy() -> None:
+        POLICY.knockout_matrix(frame)
+        POLICY.outcome_codes(assessment.pd)
+        POLICY.limit_cents(assessment.pd, frame)
 
-    parts[PART_POLICY], _ = timed(policy_rows)
+    parts[PART_POLICY], _ = timed(policy)
+    parts[PART_TEXTS], _ = timed(lambda: assessment.texts(4, model.labels))
     parts[PART_REST] = total_s - sum(parts.values())
     estimator: Any = model.estimator
     if hasattr(estimator, "contributions"):
@@ -788,10 +770,10 @@ def breakdown(frame: pd.DataFrame, model: CreditModel, total_s: float) -> dict[s
 
 
 def profile_rows(frame: pd.DataFrame, model: CreditModel) -> list[list[str]]:
-    """cProfile ``decide`` and return the functions with the most own time."""
+    """cProfile ``score_frame`` and return the functions with the most own time."""
     profiler = cProfile.Profile()
     profiler.enable()
-    decide_all(frame, model)
+    score_frame(frame, model, POLICY)
     profiler.disable()
     stats = pstats.Stats(profiler)
     entries = sorted(
@@ -825,29 +807,30 @@ def short_path(filename: str) -> str:
 
 
 def bench_batch(book: BookModels) -> str:
-    """``decide`` throughput on 100,000 rows and ``score_file`` on 1,000,000 rows."""
+    """``score_frame`` and ``decide`` throughput on 100,000 rows; ``score_file`` on 1,000,000."""
     frame = make_loan_book(BATCH_ROWS, seed=BATCH_SEED).frame
     results: dict[str, dict[str, Any]] = {}
     for algorithm, model in book.models.items():
-        decide_all(frame.iloc[:1000], model)  # warm-up
+        score_frame(frame.iloc[:1000], model, POLICY)  # warm-up
         runs = []
         for k in range(BATCH_REPEATS):
-            log(f"batch: decide on {BATCH_ROWS:,} rows with the {algorithm} ({k + 1})")
-            seconds, decisions = timed(lambda model=model: decide_all(frame, model))
-            outcomes = Counter(d.outcome.value for d in decisions)
-            del decisions
+            log(f"batch: score_frame on {BATCH_ROWS:,} rows with the {algorithm} ({k + 1})")
+            seconds, scored = timed(lambda model=model: score_frame(frame, model, POLICY))
             runs.append(seconds)
+        outcomes = Counter(scored["outcome"])
         seconds = min(runs)
-        log(f"batch: breakdown and profile of the {algorithm}")
-        parts = breakdown(frame, model, seconds)
-        profile = profile_rows(frame.iloc[:PROFILE_ROWS], model)
+        log(f"batch: decide, PD alone, breakdown and profile of the {algorithm}")
+        decide_s, _ = timed(lambda model=model: decide_all(frame, model))
+        pd_s, _ = timed(lambda model=model: model.predict_pd(model.features(frame)))
         results[algorithm] = {
             "seconds": seconds,
             "runs": runs,
             "rate": BATCH_ROWS / seconds,
+            "decide_rate": BATCH_ROWS / decide_s,
+            "pd_rate": BATCH_ROWS / pd_s,
             "outcomes": outcomes,
-            "parts": parts,
-            "profile": profile,
+            "parts": breakdown(frame, model, seconds),
+            "profile": profile_rows(frame.iloc[:PROFILE_ROWS], model),
         }
     rows = []
     for algorithm, r in results.items():
@@ -859,24 +842,39 @@ def bench_batch(book: BookModels) -> str:
                 num(r["rate"]),
                 ratio(r["rate"] / BATCH_GOAL_ROWS_S),
                 "yes" if r["rate"] >= BATCH_GOAL_ROWS_S else "**no**",
-                f"{1e6 / r['rate']:.1f}",
+                num(r["decide_rate"]),
+                num(r["pd_rate"]),
             ]
         )
     text = (
         "### 4. Batch scoring in the library\n\n"
-        f"#### `finai.credit.decide` on {BATCH_ROWS:,} rows"
+        f"#### `finai.credit.score_frame` on {BATCH_ROWS:,} rows"
         f" (goal ≥ {BATCH_GOAL_ROWS_S:,} rows/s)\n\n"
         + md_table(
-            ["model", "rows", "seconds", "rows/s", "rows/s ÷ goal", "goal met", "µs / row"], rows
+            [
+                "model",
+                "rows",
+                "seconds",
+                "rows/s",
+                "rows/s ÷ goal",
+                "goal met",
+                "`decide` rows/s",
+                "PD only rows/s",
+            ],
+            rows,
         )
-        + f"\n\nRows of `make_loan_book({BATCH_ROWS:,}, seed={BATCH_SEED})` decided in one call"
+        + f"\n\nRows of `make_loan_book({BATCH_ROWS:,}, seed={BATCH_SEED})` scored in one call"
         " with the default policy by the models of section 2 (trained on 14,000 rows), in"
-        f" this process (no database); the best of {BATCH_REPEATS} runs after a 1,000-row"
-        " warm-up (all runs: "
+        " this process (no database). `score_frame` is what `score_file` runs per chunk:"
+        " outcome, PD, score, limit and up to four reason texts per row. Its rows/s is the"
+        f" best of {BATCH_REPEATS} runs after a 1,000-row warm-up (all runs: "
         + "; ".join(
             f"{a} " + ", ".join(f"{t:.2f}" for t in r["runs"]) + " s" for a, r in results.items()
         )
-        + "). Outcomes: "
+        + "). `decide` builds a `Decision` object per row as well (id, input hash, reason"
+        " objects: what the API stores), one run. *PD only* is `predict_pd` with feature"
+        " checks and no reasons: for the GBM the gap to `score_frame` is TreeSHAP, which"
+        " costs per row what hundreds of plain predictions cost. Outcomes: "
         + "; ".join(
             f"{a}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(r["outcomes"].items()))
             for a, r in results.items()
@@ -884,11 +882,10 @@ def bench_batch(book: BookModels) -> str:
         + ".\n\n"
     )
     text += (
-        "**Where the time goes.** Each part of `decide` timed on its own on the same"
-        f" {BATCH_ROWS:,} rows, one after another: the calls `decide` makes, and its per-row"
-        " steps over all rows. The line with · is part of `reasons`, timed again on its own;"
-        " the last line is the best `decide` total less the lines above it (so it also"
-        " carries run-to-run noise).\n\n"
+        "**Where the time goes.** Each part of `score_frame` timed on its own on the same"
+        f" {BATCH_ROWS:,} rows, one after another. The line with · is part of `assess`,"
+        " timed again on its own; the last line is the best total less the lines above it"
+        " (so it also carries run-to-run noise).\n\n"
     )
     split = []
     for label in PARTS:
@@ -899,13 +896,13 @@ def bench_batch(book: BookModels) -> str:
             cells.append("-" if found is None else f"{found:.2f} s ({found / total:.0%})")
         split.append(cells)
     split.append(
-        ["**total `decide`**"]
+        ["**total `score_frame`**"]
         + [f"**{results[a]['seconds']:.2f} s**" for a in ("scorecard", "gbm")]
     )
     text += md_table(["part", "scorecard", "GBM"], split) + "\n\n"
     for algorithm, r in results.items():
         text += (
-            f"cProfile of `decide` on {PROFILE_ROWS:,} rows, {algorithm}, top {PROFILE_TOP}"
+            f"cProfile of `score_frame` on {PROFILE_ROWS:,} rows, {algorithm}, top {PROFILE_TOP}"
             " functions by own time (profiling slows Python code more than C code):\n\n"
             + md_table(["function", "calls", "own s", "share", "cumulative s"], r["profile"])
             + "\n\n"
@@ -935,14 +932,14 @@ def bench_score_file(book: BookModels, results: dict[str, dict[str, Any]]) -> st
         data_mib = data.stat().st_size / 2**20
     rate = report["rows"] / report["seconds"]
     peak = report["peak_rss_mib"]
-    decide_rate = results[FILE_MODEL]["rate"]
+    frame_rate = results[FILE_MODEL]["rate"]
     row = [
         f"FinAI {FILE_MODEL}",
         num(report["rows"]),
         f"{data_mib:,.0f}",
         f"{report['seconds']:.1f}",
         num(rate),
-        ratio(rate / decide_rate),
+        ratio(rate / frame_rate),
         f"{report['rss_before_mib']:,.0f}",
         f"{peak:,.0f}",
         "yes" if peak <= FILE_MEMORY_GOAL_MIB else "**no**",
@@ -959,7 +956,7 @@ def bench_score_file(book: BookModels, results: dict[str, dict[str, Any]]) -> st
                 "input MiB",
                 "seconds",
                 "rows/s",
-                "vs `decide` rows/s",
+                "vs `score_frame` rows/s",
                 "RSS before MiB",
                 "peak RSS MiB",
                 "≤ 2 GiB",
@@ -973,7 +970,7 @@ def bench_score_file(book: BookModels, results: dict[str, dict[str, Any]]) -> st
         " `getrusage(RUSAGE_SELF).ru_maxrss`, RSS before is after imports and loading the"
         f" pickled model ({wall:.0f} s wall in all, interpreter start included). Outcomes:"
         f" {mix}. Only the {FILE_MODEL} is run on the 1M file to keep the script within"
-        f" minutes; at its `decide` rate above the GBM would need about {gbm_minutes:.1f} min"
+        f" minutes; at its `score_frame` rate above the GBM would need about {gbm_minutes:.1f} min"
         " (an estimate, not measured).\n\n"
         f"Libraries: lightgbm {version('lightgbm')}, optbinning {version('optbinning')},"
         f" scikit-learn {version('scikit-learn')}, pandas {version('pandas')}, numpy"

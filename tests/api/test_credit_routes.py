@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import re
 import time
 from typing import Any
 
@@ -8,10 +9,11 @@ import pandas as pd
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from finai import credit
 from finai.context import Platform
 from finai.datasets import LoanBook
 from finai.security import Role
-from finai.store import AuditEntryRow, CreditDecisionRow
+from finai.store import AuditEntryRow, CreditDecisionRow, JobRow
 from tests.conftest import MODEL, auth
 
 
@@ -200,6 +202,155 @@ def test_failed_training_job_registers_nothing(
     )
     assert wrong.status_code == 422
     assert wrong.json()["errors"][0]["field"] == "file"
+
+
+def _wait(client: TestClient, token: str, job_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while True:
+        job: dict[str, Any] = client.get(f"/v1/credit/jobs/{job_id}", headers=auth(token)).json()
+        if job["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.2)
+
+
+TRAIN_SPEC = """\
+target: default
+id: applicant_id
+drop: [region]
+protected: [sex, nationality]
+monotone: {monthly_debt: 1}
+labels:
+  monthly_income: Monthly income
+  purpose: Loan purpose
+"""
+
+
+def test_training_job_reads_a_yaml_spec_and_fields_replace_its_values(
+    credit_platform: Platform, client: TestClient, tokens: dict[Role, str], book: LoanBook
+) -> None:
+    data = io.BytesIO()
+    book.frame.head(1_500).to_csv(data, index=False)
+    response = client.post(
+        "/v1/credit/models/train",
+        headers=auth(tokens[Role.ANALYST]),
+        files={"file": ("loans.csv", data.getvalue(), "text/csv")},
+        data={
+            "name": "from-spec",
+            "spec": TRAIN_SPEC,
+            "protected": ["age", "sex", "nationality"],
+            "categorical": ["term_months"],
+            "monotone": ["monthly_income=-1", "prior_defaults=+1"],
+            "model": "scorecard",
+        },
+    )
+    assert response.status_code == 202, response.text
+    job = _wait(client, tokens[Role.ANALYST], response.json()["id"])
+    assert job["status"] == "succeeded", job
+    versions = client.get("/v1/models/from-spec", headers=auth(tokens[Role.ANALYST])).json()
+    spec = versions["data"][0]["params"]["spec"]
+    assert spec["protected"] == ["age", "sex", "nationality"]
+    assert spec["drop"] == ["region"] and spec["id"] == "applicant_id"
+    assert "term_months" in spec["categorical"]
+    assert spec["monotone"] == {"monthly_income": -1, "prior_defaults": 1}
+    assert spec["labels"] == {"monthly_income": "Monthly income", "purpose": "Loan purpose"}
+    with credit_platform.sessions() as session:
+        _info, model = credit.load_model(session, credit_platform.artifact_dir, "from-spec")
+    assert model.spec.labels == spec["labels"]
+    assert "age" not in model.spec.features
+
+
+def test_training_requests_with_a_bad_spec_are_refused_before_any_job(
+    credit_platform: Platform, client: TestClient, tokens: dict[Role, str]
+) -> None:
+    cases: list[tuple[dict[str, Any], str, str]] = [
+        ({"spec": "target: [default\n"}, "spec", "cannot read spec: expected ','"),
+        ({"spec": "- default\n"}, "spec", "spec must be a YAML mapping"),
+        ({"spec": "target: default\ncolour: red\n"}, "colour", "unknown spec keys 'colour'"),
+        ({"spec": "drop: [region]\n"}, "target", "spec needs target"),
+        ({}, "target", "spec needs target"),
+        (
+            {"target": "default", "numeric": ["age"], "categorical": ["age"]},
+            "numeric",
+            "column 'age' cannot be both categorical and numeric",
+        ),
+        (
+            {"spec": "target: default\nnumeric: [age]\n", "categorical": ["age"]},
+            "numeric",
+            "cannot be both categorical and numeric",
+        ),
+        (
+            {"target": "default", "id_column": "age", "protected": ["age"]},
+            "protected",
+            "cannot be both id and protected",
+        ),
+        ({"target": "default", "drop": ["default"]}, "drop", "cannot be both target and drop"),
+        ({"target": "default", "monotone": ["age"]}, "monotone", "the entry 'age' does not read"),
+        ({"target": "default", "monotone": ["age=2"]}, "monotone", "must be \\+1 or -1"),
+        (
+            {"spec": "target: default\nlabels: {default: Outcome}\n"},
+            "default",
+            "only feature and protected columns take labels",
+        ),
+        (
+            {"spec": "target: default\nlabels: {age: " + "x" * 81 + "}\n"},
+            "age",
+            "at most 80",
+        ),
+        ({"target": "default", "drop": ["a\x00b"]}, "drop.0", ""),
+        ({"target": "default\x01"}, "target", ""),
+        ({"target": "default", "monotone": ["age\x00=1"]}, "monotone.0", ""),
+    ]
+    for fields, field, words in cases:
+        response = client.post(
+            "/v1/credit/models/train",
+            headers=auth(tokens[Role.ANALYST]),
+            files={"file": ("loans.csv", b"default,age\n0,30\n1,40\n", "text/csv")},
+            data={"name": "refused", **fields},
+        )
+        assert response.status_code == 422, (fields, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["errors"][0]["field"] == field, (fields, problem)
+        assert re.search(words, problem["detail"]), (fields, problem)
+    assert _count(credit_platform, JobRow) == 0
+    assert not list((credit_platform.settings.home / "uploads").glob("*"))
+
+
+def test_the_openapi_schema_offers_the_spec_fields(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    body = schema["paths"]["/v1/credit/models/train"]["post"]["requestBody"]
+    ref = body["content"]["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    form = schema["components"]["schemas"][ref]
+    assert {"spec", "categorical", "numeric", "monotone"} <= set(form["properties"])
+    assert set(form["required"]) == {"file", "name"}
+
+
+def test_the_under_18_knockout_applies_though_age_is_not_a_feature(
+    credit_platform: Platform, client: TestClient, tokens: dict[Role, str], book: LoanBook
+) -> None:
+    # The test model is trained like the demo model: on a loan book with its spec.
+    with credit_platform.sessions() as session:
+        _info, model = credit.load_model(session, credit_platform.artifact_dir, MODEL)
+    assert "age" in model.spec.protected and "age" not in model.spec.features
+    applicant = {**_applicants(book, 1)[0], "age": 17}
+    response = client.post(
+        "/v1/credit/decisions",
+        json={"model": MODEL, "applicant": applicant},
+        headers=auth(tokens[Role.OPERATOR]),
+    )
+    assert response.status_code == 201, response.text
+    decision = response.json()
+    assert decision["knockouts"] == ["under_18"]
+    assert decision["outcome"] == "decline"
+    assert decision["reasons"][0]["text"] == "Applicants must be at least 18 years old"
+    adult = {**applicant, "age": 40}
+    scored = client.post(
+        "/v1/credit/decisions",
+        json={"model": MODEL, "applicant": adult},
+        headers=auth(tokens[Role.OPERATOR]),
+    ).json()
+    assert scored["knockouts"] == []
+    assert scored["pd"] == decision["pd"]
 
 
 def test_control_characters_in_applicant_data_are_refused(

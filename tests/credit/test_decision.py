@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from finai.credit import DEFAULT_POLICY, Outcome, decide, parse_policy
-from finai.credit.decision import INCOME_UNKNOWN, input_hash
+from finai.credit.decision import INCOME_UNKNOWN, input_hash, score_frame
 from finai.credit.training import TrainResult
 from finai.datasets import LoanBook
 from finai.exceptions import ValidationError
@@ -102,3 +102,29 @@ def test_the_lenders_reference_is_not_part_of_the_input_hash(
 def test_input_hash_ignores_key_order_and_treats_nan_as_missing() -> None:
     assert input_hash({"a": 1, "b": float("nan")}) == input_hash({"b": None, "a": 1})
     assert input_hash({"a": 1}) != input_hash({"a": 2})
+
+
+def test_batch_scoring_says_what_decide_says(book: LoanBook, trained: TrainResult) -> None:
+    frame = book.frame.head(400).copy()
+    frame.loc[frame.index[:5], "age"] = 16
+    frame.loc[frame.index[5:40], "monthly_income"] = np.nan
+    decisions = _decide(frame, trained)
+    scored = score_frame(frame, trained.model, POLICY)
+    assert list(scored["outcome"]) == [d.outcome.value for d in decisions]
+    assert list(scored["pd"]) == [d.pd for d in decisions]
+    assert list(scored["score"]) == [d.score for d in decisions]
+    limits = [np.nan if d.limit is None else float(d.limit) for d in decisions]
+    np.testing.assert_array_equal(scored["limit"].to_numpy(), limits)
+    assert list(scored["reasons"]) == [" | ".join(r.text for r in d.reasons) for d in decisions]
+    assert {"decline", "refer"} <= set(scored["outcome"].iloc[:40])
+
+
+def test_one_applicant_is_decided_as_within_a_batch(book: LoanBook, trained: TrainResult) -> None:
+    frame = book.frame.head(50)
+    batch = _decide(frame, trained)
+    for i in (0, 17, 49):
+        (alone,) = _decide(frame.iloc[[i]], trained)
+        assert (alone.outcome, alone.pd, alone.score, alone.limit, alone.reasons) == (
+            batch[i].outcome, batch[i].pd, batch[i].score, batch[i].limit, batch[i].reasons,
+        )  # fmt: skip
+        assert alone.input_hash == batch[i].input_hash

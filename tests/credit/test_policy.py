@@ -3,12 +3,13 @@ from __future__ import annotations
 import contextlib
 from decimal import Decimal
 
+import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from finai.credit import DEFAULT_POLICY, Outcome, parse_policy
-from finai.credit.policy import dump_policy
+from finai.credit.policy import Knockout, dump_policy
 from finai.exceptions import ValidationError
 
 POLICY = parse_policy(DEFAULT_POLICY)
@@ -94,3 +95,50 @@ def test_limits_are_never_negative_and_never_above_the_top_cap(pd: float, income
     limit = POLICY.limit_for(pd, {"monthly_income": income, "monthly_debt": 300})
     assert limit is not None
     assert Decimal(0) <= limit <= Decimal(25000)
+
+
+CELLS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-50, 50),
+    st.floats(-50, 50),
+    st.just(float("nan")),
+    st.sampled_from(["yes", "no", "Y", "1", "1.0", " 17 ", "abc", "A11", ""]),
+)
+RULES = [
+    {"op": "<", "value": 18},
+    {"op": ">=", "value": 1.5},
+    {"op": "==", "value": 1},
+    {"op": "!=", "value": "yes"},
+    {"op": "in", "value": ["A11", 17, True]},
+    {"op": "not_in", "value": ["no", 1]},
+    {"op": "missing"},
+    {"op": "true"},
+]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r["op"] for r in RULES])
+@settings(max_examples=40)
+@given(values=st.lists(CELLS, min_size=1, max_size=12))
+def test_a_rule_fires_on_a_batch_as_on_each_row_alone(rule: dict, values: list) -> None:
+    knockout = Knockout(id="r", field="x", reason="r", **rule)
+    batch = knockout.fires(pd.DataFrame({"x": pd.Series(values, dtype=object)}))
+    assert list(batch) == [knockout.holds({"x": v}) for v in values]
+    typed = pd.DataFrame({"x": values})  # pandas picks the column's dtype
+    assert list(knockout.fires(typed)) == list(batch)
+
+
+@given(
+    st.floats(min_value=0, max_value=1),
+    st.integers(0, 10**7),
+    st.one_of(st.none(), st.integers(0, 10**6)),
+)
+def test_limits_round_down_to_the_cent_like_decimal_arithmetic(
+    pd_value: float, income_cents: int, debt_cents: int | None
+) -> None:
+    income = income_cents / 100
+    debt = None if debt_cents is None else debt_cents / 100
+    limit = POLICY.limit_for(pd_value, {"monthly_income": income, "monthly_debt": debt})
+    cap = next((b.cap for b in POLICY.limits.bands if pd_value <= b.max_pd), Decimal(0))
+    affordable = 3 * Decimal(income_cents).scaleb(-2) - Decimal(debt_cents or 0).scaleb(-2)
+    assert limit == max(Decimal("0.00"), min(cap, affordable))

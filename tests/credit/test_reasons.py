@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from finai.credit.gbm import GBMModel
-from finai.credit.reasons import MAX_REASONS, Reason, adverse_reasons, value_text
+from finai.credit.reasons import MAX_REASONS, Reason, adverse_reasons, value_text, value_texts
 from finai.credit.scorecard import ScorecardModel
 from finai.exceptions import ValidationError
 from tests.credit.test_scorecard import FEATURES, german_data, make_synthetic
@@ -58,10 +59,9 @@ def check_reasons(
 
 def test_reason_is_a_frozen_value() -> None:
     reason = Reason("dti", "0.45", 12.5, "Debt-to-income ratio (0.45) lowered the score")
-    assert [f.name for f in dataclasses.fields(Reason)] == [
-        "feature", "value", "contribution", "text",
-    ]  # fmt: skip
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    assert Reason._fields == ("feature", "value", "contribution", "text")
+    assert reason == Reason(*reason)
+    with pytest.raises(AttributeError):
         reason.contribution = 0.0  # type: ignore[misc]
 
 
@@ -87,11 +87,13 @@ def test_adverse_reasons_keep_only_harm_most_adverse_first() -> None:
         {"a": [1.0, -2.0], "b": [3.0, 0.0], "c": [1.0, 0.5], "d": [0.2, 0.0], "e": [5.0, 0.0]}
     )
     values = pd.DataFrame({name: ["x", np.nan] for name in "abcde"})
-    reasons = adverse_reasons(harm, values, lambda label, value, _: f"{label}={value}")
+    reasons = adverse_reasons(harm, values, lambda label, value, _: label + "=" + value)
     assert [r.feature for r in reasons[0]] == ["e", "b", "a", "c"]  # a before c: a tie
     assert [r.feature for r in reasons[1]] == ["c"]
     assert reasons[1][0] == Reason("c", "missing", 0.5, "c=missing")
-    named = adverse_reasons(harm, values, lambda label, *_: label, n=1, labels={"e": "E!"})
+    named = adverse_reasons(
+        harm, values, lambda label, value, _: np.full(len(value), label), n=1, labels={"e": "E!"}
+    )
     assert [[r.text for r in row] for row in named] == [["E!"], ["c"]]
 
 
@@ -167,3 +169,20 @@ def test_reasons_need_a_fitted_model(book) -> None:
     for model in (ScorecardModel(), GBMModel()):
         with pytest.raises(NotFittedError):
             model.reasons(book[2][FEATURES].head(1))
+
+
+NUMBERS = st.one_of(st.floats(), st.integers(-500_000, 500_000).map(lambda cents: cents / 100))
+
+
+@settings(max_examples=500)
+@given(st.lists(NUMBERS, max_size=30))
+def test_numbers_read_as_integers_or_six_significant_digits(values: list[float]) -> None:
+    def expected(v: float) -> str:
+        if v != v:
+            return "missing"
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        return f"{v:.6g}"
+
+    texts = value_texts(np.array(values, dtype=np.float64))
+    assert [str(t) for t in texts] == [expected(v) for v in values]

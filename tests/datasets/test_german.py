@@ -75,6 +75,14 @@ def test_german_spec_keeps_protected_columns_out_of_the_features(german: pd.Data
     }
 
 
+def test_german_spec_names_every_attribute_in_plain_words(german: pd.DataFrame) -> None:
+    assert set(GERMAN_SPEC.labels) == set(COLUMNS) - {"credit_risk"}
+    data = prepare(german, GERMAN_SPEC)
+    assert data.spec.labels == GERMAN_SPEC.labels
+    assert data.spec.labels["checking_status"] == "Status of existing checking account"
+    assert data.spec.labels["duration_months"] == "Duration in months"
+
+
 def test_load_german_reads_a_small_file_in_the_same_format(tmp_path: Path) -> None:
     path = tmp_path / "german.data"
     path.write_text(FIRST_ROW + "\n" + FIRST_ROW.replace("A11", "A14")[:-1] + "2\n")

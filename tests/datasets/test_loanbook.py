@@ -79,10 +79,17 @@ def test_protected_columns_do_not_drive_the_pd_directly(book: LoanBook) -> None:
 
 def test_the_spec_prepares_the_book(book: LoanBook) -> None:
     data = prepare(book.frame, book.spec)
-    assert not {"applicant_id", "sex", "nationality", "default"} & set(data.X.columns)
-    assert list(data.protected.columns) == ["sex", "nationality"]
+    assert not {"applicant_id", "age", "sex", "nationality", "default"} & set(data.X.columns)
+    assert list(data.protected.columns) == ["age", "sex", "nationality"]
     assert set(data.spec.categorical or ()) == {"region", "home_ownership", "purpose"}
     assert data.y.sum() == book.frame["default"].sum()
+
+
+def test_every_feature_and_protected_column_has_a_plain_words_label(book: LoanBook) -> None:
+    data = prepare(book.frame, book.spec)
+    assert set(data.spec.labels) == {*data.spec.features, *data.spec.protected}
+    assert data.spec.labels["monthly_income"] == "Monthly income"
+    assert data.spec.labels["age"] == "Age in years"
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -46,11 +47,13 @@ def test_spec_round_trips_through_dict_and_yaml(tmp_path: Path) -> None:
         categorical=("city",),
         numeric=("income",),
         monotone={"income": -1},
+        labels={"income": "Monthly income", "sex": "Sex"},
     )
     assert DatasetSpec.from_dict(spec.to_dict()) == spec
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(spec.to_dict()))
     assert DatasetSpec.from_yaml(path) == spec
+    assert DatasetSpec.from_yaml_text(yaml.safe_dump(spec.to_dict())) == spec
     assert set(spec.to_dict()) == {
         "target",
         "bad",
@@ -60,6 +63,7 @@ def test_spec_round_trips_through_dict_and_yaml(tmp_path: Path) -> None:
         "categorical",
         "numeric",
         "monotone",
+        "labels",
     }
 
 
@@ -69,6 +73,68 @@ def test_spec_from_hand_written_yaml_takes_numbers_and_single_names(tmp_path: Pa
     spec = DatasetSpec.from_yaml(path)
     assert spec == DatasetSpec(target="risk", bad="2", drop=("notes",), protected=("age", "sex"))
     assert spec.categorical is None and spec.numeric is None
+
+
+def test_spec_from_yaml_reads_labels_and_monotone_words(tmp_path: Path) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text(
+        "target: default\n"
+        "protected: [age]\n"
+        "monotone:\n  income: decreasing\n  debt: +1\n  inquiries: '-1'\n"
+        "labels:\n"
+        "  checking: '  Checking account status '\n"
+        "  age: Age in years\n"
+        "  12: Twelve\n"
+    )
+    spec = DatasetSpec.from_yaml(path)
+    assert spec.monotone == {"income": -1, "debt": 1, "inquiries": -1}
+    assert spec.labels == {
+        "checking": "Checking account status",
+        "age": "Age in years",
+        "12": "Twelve",
+    }
+
+
+def test_spec_from_dict_takes_monotone_in_the_command_line_form() -> None:
+    spec = DatasetSpec.from_dict(
+        {"target": "t", "monotone": ["income=-1", "debt = +1", "a=b=increasing"]}
+    )
+    assert spec.monotone == {"income": -1, "debt": 1, "a=b": 1}
+
+
+@pytest.mark.parametrize(
+    ("monotone", "words"),
+    [
+        (["income"], "the entry 'income' does not read COLUMN="),
+        (["=1"], "the entry '=1' does not read"),
+        ([["income", 1]], "the entry list does not read"),
+        (["x=1", "x=-1"], "column 'x' twice"),
+        (["x=up"], "direction of 'x' must be \\+1 or -1, got 'up'"),
+        ({"x": [1]}, "got list"),
+        (5, "monotone must map"),
+    ],
+)
+def test_spec_from_dict_explains_bad_monotone_entries(monotone: object, words: str) -> None:
+    with pytest.raises(ValidationError, match=words) as info:
+        DatasetSpec.from_dict({"target": "t", "monotone": monotone})
+    assert info.value.field == "monotone"
+
+
+def test_spec_from_dict_overrides_replace_keys_and_skip_none() -> None:
+    data = {"target": "risk", "bad": "2", "drop": ["a", "b"], "protected": ["sex"], "id": "k"}
+    spec = DatasetSpec.from_dict(
+        data, {"target": None, "bad": "1", "drop": ["c"], "protected": None, "monotone": ["x=1"]}
+    )
+    assert spec == DatasetSpec(
+        target="risk", bad="1", id="k", drop=("c",), protected=("sex",), monotone={"x": 1}
+    )
+    assert DatasetSpec.from_dict({}, {"target": "y"}) == DatasetSpec(target="y")
+    assert data["drop"] == ["a", "b"]
+    with pytest.raises(ValidationError, match="cannot be both drop and numeric") as info:
+        DatasetSpec.from_dict({"target": "y", "numeric": ["a"]}, {"drop": ["a"]})
+    assert info.value.field == "numeric"
+    with pytest.raises(ValidationError, match="unknown spec keys 'colour'"):
+        DatasetSpec.from_dict({"target": "y"}, {"colour": "red"})
 
 
 def test_spec_accepts_lists_and_normalises_them_to_tuples() -> None:
@@ -87,6 +153,22 @@ def test_spec_accepts_lists_and_normalises_them_to_tuples() -> None:
         ({"target": "t", "monotone": {"x": 2}}, "monotone", r"\+1 or -1"),
         ({"target": "t", "protected": ("x",), "monotone": {"x": 1}}, "monotone", "'x'"),
         ({"target": "t", "drop": ("a", "a")}, "drop", "twice"),
+        ({"target": "t", "labels": {"t": "Outcome"}}, "t", "'t' is the target"),
+        ({"target": "t", "id": "k", "labels": {"k": "Key"}}, "k", "'k' is the id"),
+        ({"target": "t", "drop": ("d",), "labels": {"d": "D"}}, "d", "'d' is dropped"),
+        (
+            {"target": "t", "categorical": ("c",), "numeric": (), "labels": {"n": "N"}},
+            "n",
+            "'n' is not among the declared categorical and numeric columns",
+        ),
+        ({"target": "t", "labels": {"a": 1}}, "a", "label of column 'a' must be text, got int"),
+        ({"target": "t", "labels": {"a": " "}}, "a", "label of column 'a' is empty"),
+        ({"target": "t", "labels": {"a": "x" * 81}}, "a", "has 81 characters; at most 80"),
+        ({"target": "t", "labels": {"a": "Income\x00"}}, "a", "control character"),
+        ({"target": "t", "labels": {"a": "Line\nbreak"}}, "a", "control character"),
+        ({"target": "t", "labels": {"a": "Next\u0085line"}}, "a", "control character"),
+        ({"target": "t", "labels": {"a": "Income", "b": "income "}}, "b", "'a' and 'b'"),
+        ({"target": "t", "labels": ["a"]}, "labels", "labels must map"),
     ],
 )
 def test_spec_refuses_contradictions(kwargs: dict[str, object], field: str, words: str) -> None:
@@ -104,6 +186,13 @@ def test_spec_refuses_contradictions(kwargs: dict[str, object], field: str, word
         ("target: [a, b\n", "cannot read spec"),
         ("target: t\nmonotone: [a]\n", "monotone must map"),
         ("target: t\nid: [a, b]\n", "id must name one column"),
+        ("target: t\nbad: {a: 1}\n", "bad must be one target value"),
+        ("target: t\ndrop: [[a]]\n", "drop must be a list of column names"),
+        ("target: t\nlabels: [a]\n", "labels must map column names to plain-words names"),
+        ("target: t\nlabels: {a: yes}\n", "must be text, got bool \\(quote it in YAML\\)"),
+        ("target: [a, b\n", r"expected ',' or '\]'.*\(line 2, column 1\)"),
+        ("target: 2024-13-01\n", "cannot read spec .*month must be in 1..12"),
+        ("[" * 3000, "nested too deeply"),
     ],
 )
 def test_spec_from_yaml_explains_bad_files(tmp_path: Path, text: str, words: str) -> None:
@@ -111,6 +200,51 @@ def test_spec_from_yaml_explains_bad_files(tmp_path: Path, text: str, words: str
     path.write_text(text)
     with pytest.raises(ValidationError, match=words):
         DatasetSpec.from_yaml(path)
+
+
+def test_spec_from_yaml_text_names_the_spec_field() -> None:
+    with pytest.raises(ValidationError, match=r"^cannot read spec: ") as info:
+        DatasetSpec.from_yaml_text("target: [a\n")
+    assert info.value.field == "spec"
+    with pytest.raises(ValidationError, match="spec must be a YAML mapping"):
+        DatasetSpec.from_yaml_text("just text")
+    with pytest.raises(ValidationError, match="spec needs target") as info:
+        DatasetSpec.from_yaml_text("bad: 1")
+    assert info.value.field == "target"
+    assert DatasetSpec.from_yaml_text("bad: 1", {"target": "y"}) == DatasetSpec(target="y", bad="1")
+
+
+def _bomb() -> list[object]:
+    """Nine levels of nine references to one list: 9**9 leaves if anything expanded it."""
+    bomb: list[object] = ["x"] * 9
+    for _ in range(9):
+        bomb = [bomb] * 9
+    return bomb
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"target": _bomb()},
+        {"bad": _bomb()},
+        {"id": _bomb()},
+        {"drop": _bomb()},
+        {"protected": [_bomb()]},
+        {"monotone": {"c": _bomb()}},
+        {"monotone": [_bomb()]},
+        {"labels": {"c": _bomb()}},
+    ],
+)
+def test_a_huge_nested_value_is_refused_without_being_expanded(change: dict[str, object]) -> None:
+    with pytest.raises(ValidationError) as info:
+        DatasetSpec.from_dict({"target": "t", **change})
+    assert len(str(info.value)) < 200
+
+
+def test_a_yaml_alias_bomb_is_refused() -> None:
+    levels = ", ".join(f"&a{i} [{', '.join([f'*a{i - 1}' if i else 'x'] * 9)}]" for i in range(10))
+    with pytest.raises(ValidationError, match="drop must be a list of column names"):
+        DatasetSpec.from_yaml_text(f"target: t\ndrop: [{levels}]\n")
 
 
 def test_spec_from_yaml_names_a_missing_file(tmp_path: Path) -> None:
@@ -685,6 +819,53 @@ def test_a_loaded_file_prepares_like_the_frame_it_was_written_from(
 
 
 def test_specs_hash_by_value() -> None:
-    spec = DatasetSpec(target="t", monotone={"a": 1, "b": -1})
-    same = DatasetSpec(target="t", monotone={"b": -1, "a": 1})
+    spec = DatasetSpec(target="t", monotone={"a": 1, "b": -1}, labels={"a": "A", "b": "B"})
+    same = DatasetSpec(target="t", monotone={"b": -1, "a": 1}, labels={"b": "B", "a": "A"})
     assert spec == same and hash(spec) == hash(same) and len({spec, same}) == 1
+    relabelled = DatasetSpec(target="t", monotone={"a": 1, "b": -1}, labels={"a": "A"})
+    assert relabelled != spec and len({spec, relabelled}) == 2
+
+
+def test_a_spec_pickled_before_labels_existed_loads_without_labels() -> None:
+    spec = DatasetSpec(target="t", protected=("sex",))
+    object.__delattr__(spec, "labels")  # the shape of a spec pickled by an older FinAI
+    old = pickle.loads(pickle.dumps(spec))
+    assert old.labels == {}
+    assert old == DatasetSpec(target="t", protected=("sex",))
+    labelled = DatasetSpec(target="t", labels={"x": "X"})
+    assert pickle.loads(pickle.dumps(labelled)).labels == {"x": "X"}
+
+
+# -- labels through prepare ----------------------------------------------------------------
+
+
+def test_prepare_keeps_labels_of_features_and_protected_columns() -> None:
+    labels = {"monthly_income": "Monthly income", "city": "City", "sex": "Sex"}
+    spec = DatasetSpec(
+        target="default", id="loan_id", drop=("notes",), protected=("sex",), labels=labels
+    )
+    data = prepare(loans(), spec)
+    assert data.spec.labels == labels
+    assert data.spec.numeric is not None and data.spec.categorical is not None
+    assert prepare(loans(), data.spec).spec == data.spec
+
+
+@pytest.mark.parametrize(
+    ("spec", "field", "words"),
+    [
+        (
+            DatasetSpec(target="default", labels={"income": "Income"}),
+            "income",
+            "labelled column 'income' is not in the table",
+        ),
+        (
+            DatasetSpec(target="default", protected=("age",), labels={"age": "Age"}),
+            "age",
+            "protected column 'age' is not in the table",
+        ),
+    ],
+)
+def test_prepare_refuses_labels_of_other_columns(spec: DatasetSpec, field: str, words: str) -> None:
+    with pytest.raises(ValidationError, match=words) as info:
+        prepare(loans(), spec)
+    assert info.value.field == field

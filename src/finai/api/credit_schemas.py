@@ -20,6 +20,9 @@ FieldName = Annotated[str, StringConstraints(min_length=1, max_length=100, patte
 Text = Annotated[str, StringConstraints(max_length=1_000, pattern=NO_CONTROL)]
 Value = Text | float | int | bool | None
 Applicant = Annotated[dict[FieldName, Value], Field(min_length=1, max_length=500)]
+# Training form fields besides column names (FieldName): monotone entries and a YAML spec.
+MonotoneEntry = Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=NO_CONTROL)]
+SpecText = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
 
 
 class _Strict(BaseModel):
@@ -87,7 +90,12 @@ class DecisionPublic(BaseModel):
             model_version=d.model_version,
             policy_version=d.policy_version,
             input_hash=d.input_hash,
-            reasons=[ReasonPublic(**vars(r)) for r in d.reasons],
+            reasons=[
+                ReasonPublic(
+                    feature=r.feature, value=r.value, contribution=r.contribution, text=r.text
+                )
+                for r in d.reasons
+            ],
             knockouts=list(d.knockouts),
             applicant_ref=d.applicant_ref,
             created_at=d.created_at,

@@ -1,7 +1,7 @@
 """Credit decisioning: data, models, metrics, policy and decisions."""
 
 from finai.credit.artifact import KIND, CreditModel
-from finai.credit.decision import Decision, decide
+from finai.credit.decision import Decision, decide, score_frame
 from finai.credit.gbm import GBMModel
 from finai.credit.metrics import (
     CalibrationBin,
@@ -23,7 +23,7 @@ from finai.credit.pipeline import (
     run_training_job,
 )
 from finai.credit.policy import DEFAULT_POLICY, Outcome, Policy, parse_policy
-from finai.credit.reasons import Reason
+from finai.credit.reasons import Assessment, Reason
 from finai.credit.records import (
     PolicyVersion,
     current_policy,
@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_POLICY",
     "KIND",
     "Algorithm",
+    "Assessment",
     "CalibrationBin",
     "CreditMetrics",
     "CreditModel",
@@ -81,5 +82,6 @@ __all__ = [
     "save_policy",
     "score_distribution",
     "score_file",
+    "score_frame",
     "train",
 ]

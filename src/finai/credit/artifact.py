@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from finai.credit.reasons import Reason
+from finai.credit.reasons import Assessment, Reason
 from finai.datasets.spec import DatasetSpec, check_scoring_frame
 
 KIND = "credit.pd"
@@ -31,6 +32,10 @@ class PDModel(Protocol):
 
     def reasons(self, X: pd.DataFrame, n: int = 4) -> list[list[Reason]]:
         """Return up to ``n`` adverse-action reasons per row."""
+        ...
+
+    def assess(self, X: pd.DataFrame) -> Assessment:
+        """Return PD, score and per-feature harm from one pass over the model."""
         ...
 
 
@@ -63,6 +68,11 @@ class CreditModel:
     oof_pd: np.ndarray | None = None
     oof_y: np.ndarray | None = None
 
+    @property
+    def labels(self) -> Mapping[str, str]:
+        """Plain-words names of features for reason texts, from the dataset spec."""
+        return self.spec.labels
+
     def features(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Check a scoring frame and return its features in training order."""
         return check_scoring_frame(frame, self.spec)
@@ -76,5 +86,9 @@ class CreditModel:
         return np.asarray(self.estimator.credit_score(features), dtype=float)
 
     def reasons(self, features: pd.DataFrame, n: int = 4) -> list[list[Reason]]:
-        """Return adverse-action reasons per row, most adverse first."""
-        return self.estimator.reasons(features, n=n)
+        """Return adverse-action reasons per row, most adverse first, in plain words."""
+        return self.assess(features).reasons(n, self.labels)
+
+    def assess(self, features: pd.DataFrame) -> Assessment:
+        """Return PD, score and what hurt each row, from one pass over the model."""
+        return self.estimator.assess(features)

@@ -11,14 +11,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from finai.credit.artifact import CreditModel
-from finai.credit.policy import Outcome, Policy
-from finai.credit.reasons import Reason
+from finai.credit.policy import OUTCOMES, Outcome, Policy, as_money
+from finai.credit.reasons import MAX_REASONS, Assessment, Reason
 from finai.store import utcnow
 
-MAX_REASONS = 4
+REFER = OUTCOMES.index(Outcome.REFER)
+DECLINE = OUTCOMES.index(Outcome.DECLINE)
 INCOME_UNKNOWN = "Income was not provided, so affordability must be assessed by a person"
 
 
@@ -73,6 +76,74 @@ def input_hash(row: dict[str, Any]) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class DecisionColumns:
+    """Decisions for a batch, one array per field (what :func:`decide` and batch scoring share).
+
+    Attributes
+    ----------
+    outcome
+        Indices into :data:`~finai.credit.policy.OUTCOMES`.
+    limit_cents
+        The credit limit in whole cents; 0 on decline, NaN when it needs a person.
+    knockouts
+        Rows by the policy's knock-out rules: True where the rule fired.
+    income_unknown
+        True where the limit needs a person because income was not given.
+    assessment
+        The model's PD, score and per-feature harm.
+    """
+
+    outcome: npt.NDArray[np.intp]
+    limit_cents: npt.NDArray[np.float64]
+    knockouts: npt.NDArray[np.bool_]
+    income_unknown: npt.NDArray[np.bool_]
+    assessment: Assessment
+
+    @property
+    def scores(self) -> npt.NDArray[np.float64]:
+        """Scores rounded to two decimals, as decisions report them."""
+        return np.round(self.assessment.score, 2)
+
+
+def decide_columns(frame: pd.DataFrame, model: CreditModel, policy: Policy) -> DecisionColumns:
+    """Decide every row of ``frame`` in whole columns: one model pass, vectorised policy.
+
+    Knock-outs decline whatever the PD; otherwise the PD cut-offs decide, and an
+    approval or referral whose limit needs an unknown income is referred.
+
+    Raises
+    ------
+    ValidationError
+        When a feature column is missing or holds unusable values.
+    """
+    assessment = model.assess(model.features(frame))
+    knockouts = policy.knockout_matrix(frame)
+    outcome = policy.outcome_codes(assessment.pd)
+    outcome[knockouts.any(axis=1)] = DECLINE
+    limit = policy.limit_cents(assessment.pd, frame)
+    declined = outcome == DECLINE
+    income_unknown = np.isnan(limit) & ~declined
+    outcome[income_unknown] = REFER
+    limit[declined] = 0.0
+    return DecisionColumns(outcome, limit, knockouts, income_unknown, assessment)
+
+
+def policy_reasons(
+    columns: DecisionColumns, policy: Policy, frame: pd.DataFrame, row: int
+) -> list[Reason]:
+    """Return the policy's reasons for one row: knock-outs fired, then missing income."""
+    reasons = []
+    for j in np.flatnonzero(columns.knockouts[row]):
+        rule = policy.knockouts[j]
+        value = frame[rule.field].iloc[row] if rule.field in frame.columns else None
+        reasons.append(Reason(rule.field, str(value), 0.0, rule.reason))
+    if columns.income_unknown[row]:
+        field = policy.limits.income_field or "income"
+        reasons.append(Reason(field, "missing", 0.0, INCOME_UNKNOWN))
+    return reasons
+
+
 def decide(
     frame: pd.DataFrame,
     model: CreditModel,
@@ -103,56 +174,80 @@ def decide(
     -------
     list[Decision]
         In the order of ``frame``; the same inputs and versions always give the same
-        outcome, PD, score, limit and reasons.
+        outcome, PD, score, limit and reasons (knock-outs first, then missing income,
+        then the model's, at most four).
 
     Raises
     ------
     ValidationError
         When a feature column is missing or holds unusable values.
     """
-    features = model.features(frame)
-    pds = model.predict_pd(features)
-    scores = model.scores(features)
-    reasons = model.reasons(features, n=MAX_REASONS)
+    columns = decide_columns(frame, model, policy)
+    model_reasons = columns.assessment.reasons(MAX_REASONS, model.labels)
     records = cast(list[dict[str, Any]], frame.to_dict(orient="records"))
+    pds = columns.assessment.pd.tolist()
+    scores = columns.scores.tolist()
+    outcomes = [OUTCOMES[k] for k in columns.outcome.tolist()]
+    special = columns.knockouts.any(axis=1) | columns.income_unknown
+    rule_ids = np.array([rule.id for rule in policy.knockouts], dtype=object)
     now = utcnow()
     decisions = []
     for i, row in enumerate(records):
-        pd_value = float(pds[i])
-        hits = policy.knockouts_hit(row)
-        knockout_reasons = [
-            Reason(feature=k.field, value=str(row.get(k.field)), contribution=0.0, text=k.reason)
-            for k in hits
-        ]
-        outcome = Outcome.DECLINE if hits else policy.outcome_for(pd_value)
-        limit: Decimal | None = Decimal("0.00")
-        extra: list[Reason] = []
-        if outcome is not Outcome.DECLINE:
-            limit = policy.limit_for(pd_value, row)
-            if limit is None:
-                outcome = Outcome.REFER
-                field = policy.limits.income_field or "income"
-                extra = [Reason(field, "missing", 0.0, INCOME_UNKNOWN)]
-        chosen = (knockout_reasons + extra + list(reasons[i]))[:MAX_REASONS]
-        ref = row.get(ref_column) if ref_column else None
+        reasons = model_reasons[i]
+        if special[i]:
+            reasons = (policy_reasons(columns, policy, frame, i) + reasons)[:MAX_REASONS]
+        cents = columns.limit_cents[i]
+        ref = row.pop(ref_column, None) if ref_column else None
         decisions.append(
             Decision(
                 id=secrets.token_hex(16),
-                outcome=outcome,
-                pd=pd_value,
-                score=round(float(scores[i]), 2),
-                limit=limit,
+                outcome=outcomes[i],
+                pd=pds[i],
+                score=scores[i],
+                limit=None if math.isnan(cents) else as_money(cents),
                 currency=policy.limits.currency,
                 model_name=model_name,
                 model_version=model_version,
                 policy_version=policy_version,
-                input_hash=input_hash(
-                    {k: v for k, v in row.items() if k != ref_column} if ref_column else row
-                ),
-                reasons=tuple(chosen),
-                knockouts=tuple(k.id for k in hits),
+                input_hash=input_hash(row),
+                reasons=tuple(reasons),
+                knockouts=tuple(rule_ids[columns.knockouts[i]]),
                 applicant_ref=None if ref is None else str(ref)[:100],
                 created_at=now,
             )
         )
     return decisions
+
+
+def score_frame(frame: pd.DataFrame, model: CreditModel, policy: Policy) -> pd.DataFrame:
+    """Decide every row without storing anything: one result row per input row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pd``, ``score``, ``outcome``, ``limit`` (NaN when a person must set it),
+        ``currency`` and ``reasons`` (the decision's reason texts joined by " | "), with
+        ``frame``'s index. The same rows give the same results as :func:`decide`.
+    """
+    columns = decide_columns(frame, model, policy)
+    texts = columns.assessment.texts(MAX_REASONS, model.labels)
+    joined = texts[:, 0].copy()
+    for k in range(1, texts.shape[1]):
+        more = texts[:, k] != ""
+        joined[more] = joined[more] + " | " + texts[more, k]
+    for i in np.flatnonzero(columns.knockouts.any(axis=1) | columns.income_unknown):
+        first = [r.text for r in policy_reasons(columns, policy, frame, int(i))]
+        model_texts = [str(t) for t in texts[i] if t]
+        joined[i] = " | ".join((first + model_texts)[:MAX_REASONS])
+    labels = np.array([o.value for o in OUTCOMES], dtype=object)
+    return pd.DataFrame(
+        {
+            "pd": columns.assessment.pd,
+            "score": columns.scores,
+            "outcome": labels[columns.outcome],
+            "limit": columns.limit_cents / 100.0,
+            "currency": policy.limits.currency,
+            "reasons": joined.astype(object),
+        },
+        index=frame.index,
+    )

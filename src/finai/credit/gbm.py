@@ -46,7 +46,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import Tags, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from finai.credit.reasons import Reason, adverse_reasons, check_reason_count
+from finai.credit.reasons import Assessment, Reason, check_reason_count
 from finai.credit.scaling import ScoreScaling
 from finai.credit.scorecard import (
     FeatureSchema,
@@ -62,6 +62,9 @@ __all__ = ["GBMModel", "monotone_trend"]
 
 PD_FLOOR = 1e-4
 """Calibrated PDs are kept in [PD_FLOOR, 1 - PD_FLOOR] so every score is finite."""
+
+PARALLEL_ROWS = 2_000
+"""Batches of at least this many rows are predicted on every core; smaller ones on one."""
 
 MONOTONE_IV_RETENTION = 0.8
 """Share of information value a monotone binning must keep for ``monotone="auto"``."""
@@ -388,25 +391,33 @@ class GBMModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     # -- prediction ---------------------------------------------------------------------
 
-    def _data(self, X: object) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def _data(self, X: object) -> tuple[pd.DataFrame, npt.NDArray[np.float64]]:
         check_is_fitted(self, "booster_")
         frame = predict_frame(X, self.schema_, type(self).__name__)
-        return frame, _booster_frame(frame, self.schema_, self.categories_)
+        return frame, _booster_matrix(frame, self.schema_, self.categories_)
 
-    def raw_margin(self, X: object) -> npt.NDArray[np.float64]:
-        """Return the booster's uncalibrated log-odds of bad (what reasons explain)."""
-        _, data = self._data(X)
-        margin = self.booster_.predict(data, raw_score=True, num_iteration=self.n_estimators_)
-        return np.asarray(margin, dtype=np.float64)
+    def _predict(self, data: npt.NDArray[np.float64], **kind: bool) -> npt.NDArray[np.float64]:
+        threads = 0 if len(data) >= PARALLEL_ROWS else 1
+        values = self.booster_.predict(
+            data, num_iteration=self.n_estimators_, num_threads=threads, **kind
+        )
+        return np.asarray(values, dtype=np.float64)
 
-    def predict_proba(self, X: object) -> npt.NDArray[np.float64]:
-        """Return ``[P(good), P(bad)]`` per row; column 1 is the calibrated PD."""
-        margin = self.raw_margin(X)
+    def _calibrated(self, margin: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         if isinstance(self.calibrator_, IsotonicRegression):
             pd_bad = self.calibrator_.predict(margin)
         else:
             pd_bad = self.calibrator_.predict_proba(margin.reshape(-1, 1))[:, 1]
-        pd_bad = np.clip(np.asarray(pd_bad, dtype=np.float64), PD_FLOOR, 1.0 - PD_FLOOR)
+        return np.clip(np.asarray(pd_bad, dtype=np.float64), PD_FLOOR, 1.0 - PD_FLOOR)
+
+    def raw_margin(self, X: object) -> npt.NDArray[np.float64]:
+        """Return the booster's uncalibrated log-odds of bad (what reasons explain)."""
+        _, data = self._data(X)
+        return self._predict(data, raw_score=True)
+
+    def predict_proba(self, X: object) -> npt.NDArray[np.float64]:
+        """Return ``[P(good), P(bad)]`` per row; column 1 is the calibrated PD."""
+        pd_bad = self._calibrated(self.raw_margin(X))
         return np.column_stack([1.0 - pd_bad, pd_bad])
 
     def predict(self, X: object) -> npt.NDArray[Any]:
@@ -436,12 +447,26 @@ class GBMModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             contributions plus the bias equal :meth:`raw_margin`.
         """
         frame, data = self._data(X)
-        values = np.asarray(
-            self.booster_.predict(data, pred_contrib=True, num_iteration=self.n_estimators_),
-            dtype=np.float64,
-        )
+        values = self._predict(data, pred_contrib=True)
         table = pd.DataFrame(values[:, :-1], columns=list(self.schema_.names), index=frame.index)
         return table, values[:, -1].copy()
+
+    def assess(self, X: object) -> Assessment:
+        """Return PD, score and TreeSHAP harm per row from one pass over the trees.
+
+        The margin calibrated into the PD is the sum of the contributions and the bias,
+        so each row's reasons explain exactly the margin behind its PD.
+        """
+        frame, data = self._data(X)
+        values = self._predict(data, pred_contrib=True)
+        pd_bad = self._calibrated(values.sum(axis=1))
+        return Assessment(
+            pd=pd_bad,
+            score=self.scaling_.score_from_pd(pd_bad),
+            harm=values[:, :-1],
+            values=frame,
+            describe=_risk_text,
+        )
 
     def feature_importance(self) -> pd.DataFrame:
         """Return each feature's total split gain, its share, and mean |contribution|.
@@ -492,13 +517,11 @@ class GBMModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             added to the raw margin), largest first.
         """
         check_reason_count(n)
-        frame, _ = self._data(X)
-        table, _ = self.contributions(frame)
-        return adverse_reasons(table, frame, _risk_text, n=n, labels=labels)
+        return self.assess(X).reasons(n, labels)
 
 
-def _risk_text(label: str, value: str, _: float) -> str:
-    return f"{label} ({value}) raised the estimated risk"
+def _risk_text(label: str, value: npt.NDArray[Any], _: npt.NDArray[np.float64]) -> npt.NDArray[Any]:
+    return label + " (" + value + ") raised the estimated risk"
 
 
 def _booster_frame(
@@ -515,6 +538,25 @@ def _booster_frame(
         else:
             columns[f"f{i}"] = values.to_numpy(dtype=np.float64)
     return pd.DataFrame(columns, index=frame.index)
+
+
+def _booster_matrix(
+    frame: pd.DataFrame, schema: FeatureSchema, categories: Mapping[str, list[str]]
+) -> npt.NDArray[np.float64]:
+    """Return what LightGBM reads from :func:`_booster_frame`: category codes, NaN if unseen.
+
+    LightGBM turns pandas categories into their codes with -1 as missing; handing it
+    those codes directly skips its per-call DataFrame conversion.
+    """
+    data = np.empty((len(frame), len(schema.names)), dtype=np.float64)
+    for i, name in enumerate(schema.names):
+        values = frame[name].to_numpy(dtype=object if name in schema.categorical else np.float64)
+        if name in schema.categorical:
+            codes = pd.Index(categories[name], dtype=object).get_indexer(pd.Index(values))
+            data[:, i] = np.where(codes < 0, np.nan, codes)
+        else:
+            data[:, i] = values
+    return data
 
 
 def _early_stopped_rounds(

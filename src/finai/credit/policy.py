@@ -7,12 +7,15 @@ when loaded; a broken rule is refused with the field and the reason.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from decimal import ROUND_DOWN, Decimal
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any, Literal, cast
 
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
@@ -60,35 +63,36 @@ class Knockout(_Strict):
         return self
 
     def holds(self, application: Mapping[str, Any]) -> bool:
-        """Tell whether the rule fires for ``application``.
+        """Tell whether the rule fires for one application (see :meth:`fires`)."""
+        return bool(self.fires(_one_row(application))[0])
 
-        A missing field never fires a rule, except ``missing`` itself.
+    def fires(self, applications: pd.DataFrame) -> npt.NDArray[np.bool_]:
+        """Tell, per row, whether the rule fires.
+
+        A missing field (absent column, None or NaN) never fires a rule, except
+        ``missing`` itself. Comparisons read numbers (text that is not a number never
+        fires them); ``==``, ``!=``, ``in`` and ``not_in`` compare text, with whole
+        floats as integers; ``true`` fires on 1, true, yes or y in any case.
         """
-        raw: Any = application.get(self.field)
-        absent = raw is None or (isinstance(raw, float) and math.isnan(raw))
+        if self.field not in applications.columns:
+            return np.full(len(applications), self.op == "missing")
+        column = applications[self.field]
         if self.op == "missing":
-            return absent
-        if absent:
-            return False
+            return np.asarray(column.isna().to_numpy(), dtype=np.bool_)
+        if self.op in _COMPARE:
+            numbers = _numbers(column)
+            with np.errstate(invalid="ignore"):
+                return np.asarray(_COMPARE[self.op](numbers, float(cast(float, self.value))))
+        return _per_value(column, self._holds_present, absent=False)
+
+    def _holds_present(self, raw: Any) -> bool:
         if self.op == "true":
             return _text(raw).lower() in {"1", "true", "yes", "y"}
         if self.op in ("in", "not_in"):
             members = {_text(v) for v in self.value} if isinstance(self.value, list) else set()
             return (_text(raw) in members) == (self.op == "in")
-        if self.op in ("==", "!="):
-            equal = _text(raw) == _text(self.value)
-            return equal == (self.op == "==")
-        try:
-            number = float(raw)
-        except (TypeError, ValueError):
-            return False
-        limit = float(cast(float, self.value))
-        return {
-            "<": number < limit,
-            "<=": number <= limit,
-            ">": number > limit,
-            ">=": number >= limit,
-        }[self.op]
+        equal = _text(raw) == _text(self.value)
+        return equal == (self.op == "==")
 
 
 class Cutoffs(_Strict):
@@ -156,31 +160,113 @@ class Policy(_Strict):
         return rules
 
     def knockouts_hit(self, application: Mapping[str, Any]) -> list[Knockout]:
-        """Return the knock-out rules that fire for ``application``."""
+        """Return the knock-out rules that fire for one application."""
         return [rule for rule in self.knockouts if rule.holds(application)]
+
+    def knockout_matrix(self, applications: pd.DataFrame) -> npt.NDArray[np.bool_]:
+        """Return rows by knock-out rules: True where the rule fires for the row."""
+        matrix = np.zeros((len(applications), len(self.knockouts)), dtype=np.bool_)
+        for j, rule in enumerate(self.knockouts):
+            matrix[:, j] = rule.fires(applications)
+        return matrix
 
     def outcome_for(self, pd: float) -> Outcome:
         """Map a PD to approve / refer / decline by the cut-offs."""
-        if pd < self.cutoffs.approve_below:
-            return Outcome.APPROVE
-        if pd >= self.cutoffs.decline_at_or_above:
-            return Outcome.DECLINE
-        return Outcome.REFER
+        return OUTCOMES[int(self.outcome_codes(np.array([pd]))[0])]
+
+    def outcome_codes(self, pds: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
+        """Map PDs to indices into :data:`OUTCOMES`.
+
+        Approve below ``approve_below``, decline at or above ``decline_at_or_above``,
+        refer in between.
+        """
+        approve, decline = self.cutoffs.approve_below, self.cutoffs.decline_at_or_above
+        return np.where(pds < approve, 0, np.where(pds >= decline, 2, 1)).astype(np.intp)
 
     def limit_for(self, pd: float, application: Mapping[str, Any]) -> Decimal | None:
-        """Return the credit limit for ``pd``, or None when affordability is unknown.
+        """Return the credit limit for ``pd``, or None when affordability is unknown."""
+        cents = self.limit_cents(np.array([pd]), _one_row(application))[0]
+        return None if math.isnan(cents) else as_money(cents)
 
-        Zero when PD lies above every band.
+    def limit_cents(
+        self, pds: npt.NDArray[np.float64], applications: pd.DataFrame
+    ) -> npt.NDArray[np.float64]:
+        """Return each row's credit limit in whole cents; NaN where income is unknown.
+
+        The limit is the cap of the first band whose ``max_pd`` the PD does not exceed
+        (zero above every band), bounded by affordability when an income field is set:
+        ``income_multiple`` * income - debt (a missing debt counts as none), rounded
+        down to the cent and never below zero.
         """
-        cap = next((b.cap for b in self.limits.bands if pd <= b.max_pd), Decimal(0))
+        bands = self.limits.bands
+        caps = np.array([int(b.cap * 100) for b in bands] + [0], dtype=np.float64)
+        cap = caps[np.searchsorted([b.max_pd for b in bands], pds, side="left")]
         if self.limits.income_field is None:
-            return _money(cap)
-        income = _number(application.get(self.limits.income_field))
-        if income is None:
-            return None
-        debt = _number(application.get(self.limits.debt_field)) if self.limits.debt_field else 0
-        affordable = Decimal(str(self.limits.income_multiple * income - (debt or 0.0)))
-        return _money(max(Decimal(0), min(cap, affordable)))
+            return cap
+        income = _field_numbers(applications, self.limits.income_field)
+        debt = (
+            np.nan_to_num(_field_numbers(applications, self.limits.debt_field), nan=0.0)
+            if self.limits.debt_field
+            else 0.0
+        )
+        affordable = np.floor(np.round((self.limits.income_multiple * income - debt) * 100, 6))
+        return np.where(np.isnan(income), np.nan, np.clip(np.minimum(cap, affordable), 0, None))
+
+
+OUTCOMES = (Outcome.APPROVE, Outcome.REFER, Outcome.DECLINE)
+"""Outcomes in the order of :meth:`Policy.outcome_codes`."""
+
+_COMPARE: dict[str, Callable[[npt.NDArray[np.float64], float], npt.NDArray[np.bool_]]] = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+}
+
+
+def as_money(cents: float) -> Decimal:
+    """Return whole cents as an amount with two decimals (``550000`` → ``5500.00``)."""
+    return Decimal(int(cents)).scaleb(-2)
+
+
+def _one_row(application: Mapping[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame({str(k): [v] for k, v in application.items()}, index=[0])
+
+
+def _per_value(
+    column: pd.Series, rule: Callable[[Any], bool], *, absent: bool
+) -> npt.NDArray[np.bool_]:
+    """Apply ``rule`` to each distinct present value once; missing values give ``absent``."""
+    values = column.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=True) in _FACTORIZABLE:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        answers = np.array([*(rule(u) for u in uniques), absent], dtype=np.bool_)
+        return answers[codes]
+    # mixed Python objects: factorize would merge 1, 1.0 and True
+    return np.array([absent if _absent(v) else rule(v) for v in values], dtype=np.bool_)
+
+
+_FACTORIZABLE = {"string", "integer", "floating", "mixed-integer-float", "boolean", "empty"}
+
+
+def _absent(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _numbers(column: pd.Series) -> npt.NDArray[np.float64]:
+    """Each value as a finite float, NaN where missing, infinite or not a number."""
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        raw = column.to_numpy(dtype=object)
+        values = np.array([_number(v) for v in raw], dtype=np.float64)
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+def _field_numbers(applications: pd.DataFrame, field: str) -> npt.NDArray[np.float64]:
+    if field not in applications.columns:
+        return np.full(len(applications), np.nan)
+    return _numbers(applications[field])
 
 
 def _text(value: Any) -> str:
@@ -190,16 +276,13 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _number(value: Any) -> float | None:
+def _number(value: Any) -> float:
+    if _absent(value):
+        return math.nan
     try:
-        number = float(value)
+        return float(value)
     except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _money(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+        return math.nan
 
 
 @lru_cache(maxsize=32)

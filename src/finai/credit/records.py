@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -106,7 +106,7 @@ def _row(decision: Decision, actor: str, batch_id: str | None) -> dict[str, obje
         "score": decision.score,
         "credit_limit": decision.limit,
         "currency": decision.currency,
-        "reasons": [asdict(r) for r in decision.reasons],
+        "reasons": [r._asdict() for r in decision.reasons],
         "knockouts": list(decision.knockouts),
     }
 

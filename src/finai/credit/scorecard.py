@@ -40,7 +40,7 @@ from sklearn.utils import Tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from finai.credit.reasons import Reason, adverse_reasons, check_reason_count
+from finai.credit.reasons import TEXT, Assessment, Reason, check_reason_count
 from finai.credit.scaling import ScoreScaling
 from finai.exceptions import ValidationError
 
@@ -97,6 +97,10 @@ def _is_categorical(column: pd.Series) -> bool:
 def _text(column: pd.Series) -> npt.NDArray[np.object_]:
     """Categories as ``str`` in an object array; missing values as NaN."""
     values = column.astype(object).to_numpy(dtype=object, na_value=np.nan)
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        return np.array([*uniques, np.nan], dtype=object)[codes]
+    # mixed Python objects: factorize would merge 1, 1.0 and True
     missing = pd.isna(values)
     out = np.empty(len(values), dtype=object)
     for i, (value, gone) in enumerate(zip(values, missing, strict=True)):
@@ -134,10 +138,9 @@ def _conform(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
             columns[name] = _text(column)
         else:
             columns[name] = _numbers(column, name)
-    out = pd.DataFrame(
-        {name: pd.Series(values, dtype=values.dtype) for name, values in columns.items()}
+    return pd.DataFrame(
+        {name: pd.Series(v, index=frame.index, dtype=v.dtype) for name, v in columns.items()}
     )
-    return out.set_axis(frame.index, axis=0)
 
 
 def _numeric_array(X: object) -> npt.NDArray[np.float64]:
@@ -361,13 +364,9 @@ class Characteristic:
     def bin_index(self, values: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
         """Return the bin of each value; missing and unseen values go to "Missing"."""
         if self.categorical:
-            lookup = self.categories
-            miss = self.missing_bin
-            return np.fromiter(
-                (lookup.get(v, miss) if isinstance(v, str) else miss for v in values),
-                dtype=np.intp,
-                count=len(values),
-            )
+            known = pd.Index(list(self.categories), dtype=object)
+            bins = np.array([*self.categories.values(), self.missing_bin], dtype=np.intp)
+            return bins[known.get_indexer(pd.Index(values, dtype=object))]
         x = np.asarray(values, dtype=np.float64)
         index = np.digitize(x, self.splits, right=False).astype(np.intp)
         index[np.isnan(x)] = self.missing_bin
@@ -665,19 +664,33 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             characteristic. Characteristics at their best bin give no reason.
         """
         check_reason_count(n)
+        return self.assess(X).reasons(n, labels)
+
+    def assess(self, X: object) -> Assessment:
+        """Return PD, score and points lost per characteristic, from one binning pass.
+
+        Points lost are counted against the best-scoring bin seen in training, so a row's
+        reasons and its score come from the same points.
+        """
         frame, index = self._bins(X)
+        points = self._points(index)
+        score = np.asarray(points.sum(axis=1), dtype=np.float64)
         best = np.array(
             [float(c.points[c.count > 0].max()) for c in self.characteristics_], dtype=np.float64
         )
-        lost = pd.DataFrame(
-            best - self._points(index),
-            columns=[c.name for c in self.characteristics_],
-            index=frame.index,
+        return Assessment(
+            pd=self.scaling_.pd_from_score(score),
+            score=score,
+            harm=best - points,
+            values=frame[[c.name for c in self.characteristics_]],
+            describe=_points_text,
         )
-        return adverse_reasons(lost, frame, _points_text, n=n, labels=labels)
 
 
-def _points_text(label: str, value: str, lost: float) -> str:
-    amount = f"{lost:.0f}" if lost >= 0.5 else "less than 1"
-    unit = "point" if amount in ("1", "less than 1") else "points"
-    return f"{label} ({value}) lowered the score by {amount} {unit}"
+def _points_text(
+    label: str, value: npt.NDArray[Any], lost: npt.NDArray[np.float64]
+) -> npt.NDArray[Any]:
+    whole = np.rint(lost)
+    amount = np.where(whole >= 1, whole.astype(np.int64).astype(TEXT), "less than 1")
+    unit = np.where(whole >= 2, " points", " point")
+    return label + " (" + value + ") lowered the score by " + amount + unit

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from finai.credit.artifact import CreditModel
-from finai.credit.decision import decide
+from finai.credit.decision import score_frame
 from finai.credit.metrics import evaluate, psi
 from finai.credit.records import PolicyVersion
 from finai.datasets.spec import DatasetSpec, load_table, prepare
@@ -104,7 +104,8 @@ def score_file(
     """Decide every row of ``data`` chunk by chunk and write the results to ``out``.
 
     Output columns: the spec's id column when present, then pd, score, outcome,
-    limit, currency and reasons (texts joined by " | "). Nothing is stored in the
+    limit, currency, reasons (texts joined by " | "), model (``name:version``) and
+    policy_version. Nothing is stored in the
     database: this is offline scoring. The file is written to a temporary name and
     moved into place only when every chunk succeeded.
     """
@@ -116,24 +117,9 @@ def score_file(
     rows = 0
     try:
         for chunk in iter_table(data, chunk_rows):
-            decisions = decide(
-                chunk,
-                model,
-                policy.policy,
-                model_name=model_name,
-                model_version=model_version,
-                policy_version=policy.version,
-            )
-            result = pd.DataFrame(
-                {
-                    "pd": [d.pd for d in decisions],
-                    "score": [d.score for d in decisions],
-                    "outcome": [d.outcome.value for d in decisions],
-                    "limit": [None if d.limit is None else float(d.limit) for d in decisions],
-                    "currency": [d.currency for d in decisions],
-                    "reasons": [" | ".join(r.text for r in d.reasons) for d in decisions],
-                }
-            )
+            result = score_frame(chunk, model, policy.policy)
+            result["model"] = f"{model_name}:{model_version}"
+            result["policy_version"] = policy.version
             if model.spec.id and model.spec.id in chunk.columns:
                 result.insert(0, model.spec.id, chunk[model.spec.id].to_numpy())
             if parquet:

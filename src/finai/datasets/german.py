@@ -113,16 +113,42 @@ CODES: dict[str, dict[str, str]] = {
 }
 """Decoding of each categorical attribute, from ``german.doc``."""
 
+LABELS: dict[str, str] = {
+    "checking_status": "Status of existing checking account",
+    "duration_months": "Duration in months",
+    "credit_history": "Credit history",
+    "purpose": "Purpose",
+    "credit_amount": "Credit amount",
+    "savings": "Savings account or bonds",
+    "employment_since": "Present employment since",
+    "installment_rate": "Installment rate in percentage of disposable income",
+    "personal_status_sex": "Personal status and sex",
+    "other_debtors": "Other debtors or guarantors",
+    "residence_since": "Present residence since",
+    "property": "Property",
+    "age": "Age in years",
+    "other_installment_plans": "Other installment plans",
+    "housing": "Housing",
+    "existing_credits": "Number of existing credits at this bank",
+    "job": "Job",
+    "dependents": "Number of people liable to provide maintenance for",
+    "telephone": "Telephone",
+    "foreign_worker": "Foreign worker",
+}
+"""Plain-words name of each attribute, after ``german.doc``."""
+
 GERMAN_SPEC = DatasetSpec(
     target="credit_risk",
     bad="2",
     protected=("age", "personal_status_sex", "foreign_worker"),
+    labels=LABELS,
 )
 """How to train on :func:`load_german` output.
 
 Age, sex/marital status and foreign-worker status are protected: kept for fairness
 reports, never used as features. That is the fair-lending default; a lender whose law
-allows age as a factor can train with its own spec.
+allows age as a factor can train with its own spec. Every attribute has its plain-words
+label (:data:`LABELS`) for reason texts and reports.
 """
 
 

@@ -15,9 +15,10 @@ solved so that the mean PD equals ``bad_rate``. The PD uses the true values; abo
 5% of ``employment_years`` and 3% of ``credit_utilisation`` are then hidden as missing.
 
 Age, loan amount, term, home ownership and region carry no signal. The protected
-columns ``sex`` and ``nationality`` do not enter the PD; income is drawn about 6%
-lower for women (a pay gap), so ``sex`` relates to the PD indirectly, through income,
-as it does in real books: fairness reports have something to find.
+columns ``age``, ``sex`` and ``nationality`` do not enter the PD; income is drawn
+about 6% lower for women (a pay gap) and peaks in middle age, so ``sex`` and ``age``
+relate to the PD indirectly, through income, as they do in real books: fairness reports
+have something to find.
 """
 
 from __future__ import annotations
@@ -52,14 +53,37 @@ MONOTONE: dict[str, int] = {
 }
 """The true direction of the PD in each feature that drives it."""
 
+LABELS: dict[str, str] = {
+    "age": "Age in years",
+    "sex": "Sex",
+    "nationality": "Nationality",
+    "region": "Region",
+    "monthly_income": "Monthly income",
+    "monthly_debt": "Monthly debt payments",
+    "employment_years": "Years in employment",
+    "home_ownership": "Home ownership",
+    "loan_amount": "Loan amount",
+    "term_months": "Loan term in months",
+    "purpose": "Loan purpose",
+    "credit_utilisation": "Credit utilisation",
+    "prior_defaults": "Number of prior defaults",
+    "inquiries_6m": "Credit inquiries in the last 6 months",
+}
+"""Plain-words name of each feature and protected column."""
+
 LOAN_BOOK_SPEC = DatasetSpec(
     target="default",
     bad="1",
     id="applicant_id",
-    protected=("sex", "nationality"),
+    protected=("age", "sex", "nationality"),
     monotone=MONOTONE,
+    labels=LABELS,
 )
-"""How to train on a loan book: ``default`` 1 is bad, sex and nationality are protected."""
+"""How to train on a loan book: ``default`` 1 is bad; age, sex and nationality are protected.
+
+Age is kept out of the model as fair lending asks; the policy's ``under_18`` knock-out
+still reads ``age`` from the application, not from the model's features.
+"""
 
 
 @dataclass(frozen=True)

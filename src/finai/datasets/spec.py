@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import math
+import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,21 @@ PathLike: TypeAlias = str | Path
 LOOKS_NUMERIC = 0.9
 """Share of numbers above which a text column is taken for a dirty numeric column."""
 
-_FIELDS = ("target", "bad", "id", "drop", "protected", "categorical", "numeric", "monotone")
+MAX_LABEL = 80
+"""Longest plain-words name of a column, in characters."""
+
+_FIELDS = (
+    "target",
+    "bad",
+    "id",
+    "drop",
+    "protected",
+    "categorical",
+    "numeric",
+    "monotone",
+    "labels",
+)
+_DIRECTIONS = {"+1": 1, "1": 1, "-1": -1, "increasing": 1, "decreasing": -1}
 _BAD_WORDS = {
     frozenset({"good", "bad"}): "bad",
     frozenset({"yes", "no"}): "yes",
@@ -82,12 +97,22 @@ class DatasetSpec:
         :func:`prepare` returns records the whole schema this way.
     monotone
         Declared monotone direction per numeric feature: ``+1`` when the PD rises
-        with the value, ``-1`` when it falls.
+        with the value, ``-1`` when it falls. The words ``"increasing"`` and
+        ``"decreasing"`` (and the texts ``"+1"``, ``"-1"``) are read as +1 and -1.
+    labels
+        Plain-words names of feature or protected columns for reason texts and
+        reports, e.g. ``{"checking": "Checking account status"}``: text of 1 to
+        :data:`MAX_LABEL` characters (stripped), no control characters, no two alike.
+        A label for the target, the id, a dropped column or (when the schema is
+        declared) an undeclared column is refused here; one for a column that is not
+        in the table, by :func:`prepare`.
 
     Raises
     ------
     ValidationError
-        When a column is given two roles, or a monotone direction is not +1 or -1.
+        When a column is given two roles, a monotone direction is not +1 or -1, or a
+        label is not a valid name of a feature or protected column (``field`` is the
+        label's column).
 
     Examples
     --------
@@ -104,6 +129,7 @@ class DatasetSpec:
     categorical: tuple[str, ...] | None = None
     numeric: tuple[str, ...] | None = None
     monotone: dict[str, int] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.target, str) or not self.target:
@@ -115,11 +141,17 @@ class DatasetSpec:
             if value is not None:
                 object.__setattr__(self, name, _names_tuple(value, name))
         object.__setattr__(self, "monotone", _monotone(self.monotone))
+        object.__setattr__(self, "labels", _labels(self.labels))
         self._check_roles()
 
     def __hash__(self) -> int:
         monotone = tuple(sorted(self.monotone.items()))
-        return hash((self.target, self.bad, self.id, self.drop, self.protected, monotone))
+        labels = tuple(sorted(self.labels.items()))
+        return hash((self.target, self.bad, self.id, self.drop, self.protected, monotone, labels))
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """Restore a pickled spec; one pickled before ``labels`` existed gets none."""
+        self.__dict__.update({"labels": {}, **state})
 
     def _check_roles(self) -> None:
         roles: dict[str, str] = {self.target: "target"}
@@ -139,6 +171,15 @@ class DatasetSpec:
                 raise ValidationError(
                     f"monotone column {name!r} must be a numeric feature, not {roles[name]}",
                     field="monotone",
+                )
+        schema = self.numeric is not None and self.categorical is not None
+        for name in self.labels:
+            role = roles.get(name, "ignored" if schema else "feature")
+            if role in ("target", "id", "drop", "ignored"):
+                raise ValidationError(
+                    f"label of column {name!r}: only feature and protected columns take"
+                    f" labels, and {name!r} is {_ROLE_WORDS[role]}",
+                    field=name,
                 )
 
     @property
@@ -168,17 +209,42 @@ class DatasetSpec:
             "categorical": None if self.categorical is None else list(self.categorical),
             "numeric": None if self.numeric is None else list(self.numeric),
             "monotone": dict(self.monotone),
+            "labels": dict(self.labels),
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> DatasetSpec:
+    def from_dict(
+        cls, data: Mapping[str, object], overrides: Mapping[str, object] | None = None
+    ) -> DatasetSpec:
         """Build a spec from :meth:`to_dict` output or a parsed YAML mapping.
+
+        Parameters
+        ----------
+        data
+            Keys are the field names; a missing key or ``None`` takes the default.
+            ``monotone`` is a mapping of column to direction, or a list of
+            ``"COLUMN=DIRECTION"`` texts (the command-line form, e.g. ``"income=-1"``).
+        overrides
+            Values that replace those of ``data`` key by key (command-line flags or
+            form fields given explicitly); ``None`` values are skipped. A replaced
+            list is replaced whole, not extended.
 
         Raises
         ------
         ValidationError
-            For unknown keys, a missing target or values of the wrong type.
+            For unknown keys, a missing target, values of the wrong type or the
+            contradictions the constructor refuses; ``field`` names the key.
+
+        Examples
+        --------
+        >>> spec = DatasetSpec.from_dict(
+        ...     {"target": "y", "protected": ["sex"]}, {"protected": ["age"], "bad": None}
+        ... )
+        >>> spec.protected, spec.bad
+        (('age',), None)
         """
+        if overrides:
+            data = {**data, **{k: v for k, v in overrides.items() if v is not None}}
         unknown = sorted(str(key) for key in data if key not in _FIELDS)
         if unknown:
             raise ValidationError(
@@ -186,18 +252,20 @@ class DatasetSpec:
                 field=unknown[0],
             )
         target = data.get("target")
-        if target is None or isinstance(target, list | dict):
+        if target is None or not _is_scalar(target):
             raise ValidationError(
                 "spec needs target: the name of the outcome column", field="target"
             )
         optional = {key: data.get(key) for key in ("bad", "id")}
-        if isinstance(optional["id"], list | dict):
+        if optional["id"] is not None and not _is_scalar(optional["id"]):
             raise ValidationError("id must name one column", field="id")
-        if isinstance(optional["bad"], list | dict):
+        if optional["bad"] is not None and not _is_scalar(optional["bad"]):
             raise ValidationError("bad must be one target value", field="bad")
-        monotone = data.get("monotone") or {}
-        if not isinstance(monotone, Mapping):
-            raise ValidationError("monotone must map column names to +1 or -1", field="monotone")
+        labels = data.get("labels") or {}
+        if not isinstance(labels, Mapping):
+            raise ValidationError(
+                "labels must map column names to plain-words names", field="labels"
+            )
         return cls(
             target=str(target),
             bad=None if optional["bad"] is None else _value_text(optional["bad"]),
@@ -206,12 +274,22 @@ class DatasetSpec:
             protected=_names_tuple(data.get("protected") or (), "protected"),
             categorical=_optional_names(data.get("categorical"), "categorical"),
             numeric=_optional_names(data.get("numeric"), "numeric"),
-            monotone={str(k): v for k, v in monotone.items()},
+            monotone=_monotone(_monotone_entries(data.get("monotone") or {})),
+            labels={str(k): v for k, v in labels.items()},
         )
 
     @classmethod
-    def from_yaml(cls, path: PathLike) -> DatasetSpec:
+    def from_yaml(
+        cls, path: PathLike, overrides: Mapping[str, object] | None = None
+    ) -> DatasetSpec:
         """Read a spec from a YAML file whose keys are the field names.
+
+        Parameters
+        ----------
+        path
+            A UTF-8 YAML file holding one mapping.
+        overrides
+            As in :meth:`from_dict`: values that replace the file's; ``None`` is skipped.
 
         Raises
         ------
@@ -219,20 +297,60 @@ class DatasetSpec:
             When the file is missing, is not YAML, or does not describe a spec.
         """
         source = Path(path)
+        shown = repr(str(source))
         try:
-            data = yaml.safe_load(source.read_text(encoding="utf-8"))
+            text = source.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise ValidationError(
-                f"spec file {str(source)!r} does not exist", field="spec"
-            ) from None
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise ValidationError(f"spec file {shown} does not exist", field="spec") from None
+        except (OSError, UnicodeDecodeError) as exc:
             reason = _first_line(exc)
-            raise ValidationError(
-                f"cannot read spec {str(source)!r}: {reason}", field="spec"
-            ) from None
-        if not isinstance(data, Mapping):
-            raise ValidationError(f"spec {str(source)!r} must be a YAML mapping", field="spec")
-        return cls.from_dict(data)
+            raise ValidationError(f"cannot read spec {shown}: {reason}", field="spec") from None
+        return cls.from_dict(_yaml_mapping(text, f"spec {shown}"), overrides)
+
+    @classmethod
+    def from_yaml_text(
+        cls, text: str, overrides: Mapping[str, object] | None = None
+    ) -> DatasetSpec:
+        """Read a spec from YAML text, as :meth:`from_yaml` reads a file.
+
+        Raises
+        ------
+        ValidationError
+            When the text is not YAML or does not describe a spec (``field="spec"``
+            for YAML errors, else the offending key).
+
+        Examples
+        --------
+        >>> DatasetSpec.from_yaml_text("{target: y, labels: {dti: Debt to income}}").labels
+        {'dti': 'Debt to income'}
+        """
+        return cls.from_dict(_yaml_mapping(text, "spec"), overrides)
+
+
+_ROLE_WORDS = {
+    "target": "the target",
+    "id": "the id",
+    "drop": "dropped",
+    "ignored": "not among the declared categorical and numeric columns",
+}
+
+
+def _yaml_mapping(text: str, shown: str) -> Mapping[str, object]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        reason = _short(str(exc.problem or exc.context or "not YAML"), 160)
+        raise ValidationError(f"cannot read {shown}: {reason}{where}", field="spec") from None
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: e.g. a date like 2024-13-01
+        reason = _first_line(exc)
+        raise ValidationError(f"cannot read {shown}: {reason}", field="spec") from None
+    except RecursionError:
+        raise ValidationError(f"cannot read {shown}: nested too deeply", field="spec") from None
+    if not isinstance(data, Mapping):
+        raise ValidationError(f"{shown} must be a YAML mapping", field="spec")
+    return data
 
 
 def _names_tuple(value: object, name: str) -> tuple[str, ...]:
@@ -240,10 +358,25 @@ def _names_tuple(value: object, name: str) -> tuple[str, ...]:
         return (value,)
     if not isinstance(value, Iterable) or isinstance(value, Mapping):
         raise ValidationError(f"{name} must be a list of column names", field=name)
-    names = tuple(str(item) for item in value)
+    items = list(value)
+    if not all(_is_scalar(item) for item in items):
+        raise ValidationError(f"{name} must be a list of column names", field=name)
+    names = tuple(str(item) for item in items)
     if len(set(names)) != len(names):
         raise ValidationError(f"{name} lists a column twice", field=name)
     return names
+
+
+def _is_scalar(value: object) -> bool:
+    """Whether ``value`` can name a column or be a target value (not a list or mapping)."""
+    return isinstance(value, str | int | float | np.generic)
+
+
+def _shown(value: object) -> str:
+    """Repr of a scalar, shortened; only the type of anything else (it may be huge)."""
+    if isinstance(value, str):
+        return repr(_short(value))
+    return _short(str(value)) if _is_scalar(value) else type(value).__name__
 
 
 def _optional_names(value: object, name: str) -> tuple[str, ...] | None:
@@ -254,13 +387,82 @@ def _monotone(value: object) -> dict[str, int]:
     if not isinstance(value, Mapping):
         raise ValidationError("monotone must map column names to +1 or -1", field="monotone")
     result: dict[str, int] = {}
-    for key, direction in value.items():
-        if isinstance(direction, bool) or direction not in (1, -1):
+    for key, given in value.items():
+        direction = _direction(given)
+        if direction is None:
             raise ValidationError(
-                f"monotone direction of {str(key)!r} must be +1 or -1, got {direction!r}",
+                f"monotone direction of {str(key)!r} must be +1 or -1, got {_shown(given)}",
                 field="monotone",
             )
-        result[str(key)] = int(direction)
+        result[str(key)] = direction
+    return result
+
+
+def _direction(value: object) -> int | None:
+    if isinstance(value, str):
+        return _DIRECTIONS.get(value.strip().lower())
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return None
+    return int(value) if value in (1, -1) else None
+
+
+def _monotone_entries(value: object) -> Mapping[object, object]:
+    """Return a mapping as it is, and ``["income=-1", …]`` as ``{"income": "-1", …}``."""
+    if isinstance(value, Mapping):
+        return value
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, Iterable):
+        raise ValidationError("monotone must map column names to +1 or -1", field="monotone")
+    result: dict[object, object] = {}
+    for item in value:
+        column, equals, direction = item.rpartition("=") if isinstance(item, str) else ("", "", "")
+        column = column.strip()
+        if not equals or not column:
+            raise ValidationError(
+                f"monotone must map column names to +1 or -1; the entry {_shown(item)}"
+                " does not read COLUMN=+1 or COLUMN=-1",
+                field="monotone",
+            )
+        if column in result:
+            raise ValidationError(f"monotone lists column {column!r} twice", field="monotone")
+        result[column] = direction
+    return result
+
+
+def _labels(value: object) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise ValidationError("labels must map column names to plain-words names", field="labels")
+    result: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for key, given in value.items():
+        column = str(key)
+        if not isinstance(given, str):
+            raise ValidationError(
+                f"label of column {column!r} must be text, got {type(given).__name__}"
+                " (quote it in YAML)",
+                field=column,
+            )
+        label = given.strip()
+        if not label:
+            raise ValidationError(f"label of column {column!r} is empty", field=column)
+        if len(label) > MAX_LABEL:
+            raise ValidationError(
+                f"label of column {column!r} has {len(label)} characters; at most {MAX_LABEL}",
+                field=column,
+            )
+        if any(unicodedata.category(char) == "Cc" for char in label):
+            raise ValidationError(
+                f"label of column {column!r} contains a control character", field=column
+            )
+        twin = seen.setdefault(label.casefold(), column)
+        if twin != column:
+            raise ValidationError(
+                f"columns {twin!r} and {column!r} have the same label; labels must tell"
+                " columns apart",
+                field=column,
+            )
+        result[column] = label
     return result
 
 
@@ -410,6 +612,7 @@ def prepare(frame: pd.DataFrame, spec: DatasetSpec) -> PreparedData:
         categorical=categorical,
         numeric=numeric,
         monotone=dict(spec.monotone),
+        labels=dict(spec.labels),
     )
     X = _features(table, filled)
     protected = table.loc[:, list(spec.protected)].reset_index(drop=True)
@@ -436,6 +639,7 @@ def _require_columns(table: pd.DataFrame, spec: DatasetSpec) -> None:
     for kind in ("drop", "protected", "categorical", "numeric"):
         wanted.extend((kind, name) for name in getattr(spec, kind) or ())
     wanted.extend(("monotone", name) for name in spec.monotone)
+    wanted.extend(("labelled", name) for name in spec.labels)
     for kind, name in wanted:
         if name not in table.columns:
             raise ValidationError(
@@ -634,25 +838,44 @@ def check_scoring_frame(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
     missing = [name for name in names if name not in table.columns]
     if missing:
         raise ValidationError(f"missing feature columns {_listing(missing)}", field=missing[0])
-    X = _features(table, spec)
+    columns = _feature_arrays(table, spec)
     for name in spec.numeric or ():
-        negative = (X[name] < 0).to_numpy()
+        negative = columns[name] < 0
         if "income" in name.lower() and negative.any():
             raise ValidationError(
                 f"column {name!r} must not be negative (row {_row(negative)})", field=name
             )
-    return X.set_axis(frame.index, axis=0)
+    return pd.DataFrame(
+        {
+            name: pd.Series(values, index=frame.index, dtype=values.dtype)
+            for name, values in columns.items()
+        }
+    )
 
 
 def _features(table: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
-    columns: dict[str, pd.Series] = {}
     index = pd.RangeIndex(len(table))
+    columns = _feature_arrays(table, spec)
+    return pd.DataFrame(
+        {
+            name: pd.Series(values, index=index, dtype=values.dtype)
+            for name, values in columns.items()
+        }
+    )
+
+
+def _feature_arrays(table: pd.DataFrame, spec: DatasetSpec) -> dict[str, np.ndarray]:
+    """Numeric features as ``float64``, categorical ones as ``str`` in ``object`` arrays.
+
+    Frames are built from them with explicit dtypes: pandas would otherwise store the
+    categories in its own string type.
+    """
+    columns: dict[str, np.ndarray] = {}
     for name in spec.numeric or ():
-        columns[name] = pd.Series(_as_number(table[name], name), index=index, dtype="float64")
+        columns[name] = _as_number(table[name], name)
     for name in spec.categorical or ():
-        text = _as_text(table[name])
-        columns[name] = pd.Series(text.to_numpy(dtype=object), index=index, dtype=object)
-    return pd.DataFrame(columns, index=index)
+        columns[name] = _as_text(table[name]).to_numpy(dtype=object)
+    return columns
 
 
 def _as_number(column: pd.Series, name: str) -> np.ndarray:

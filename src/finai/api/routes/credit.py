@@ -17,9 +17,12 @@ from finai.api.credit_schemas import (
     DecisionCreate,
     DecisionPublic,
     DecisionsPublic,
+    FieldName,
     JobPublic,
+    MonotoneEntry,
     PolicyPublic,
     PolicyUpdate,
+    SpecText,
 )
 from finai.api.deps import CurrentKey, PlatformDep, SessionDep, authorize_api
 from finai.exceptions import ValidationError
@@ -117,31 +120,61 @@ async def train_model(
     platform: PlatformDep,
     file: Annotated[UploadFile, File(description="CSV or Parquet table of past loans")],
     name: Annotated[str, Form(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")],
-    target: Annotated[str, Form(min_length=1, max_length=100)],
-    bad: Annotated[str | None, Form(max_length=100)] = None,
-    id_column: Annotated[str | None, Form(max_length=100)] = None,
-    drop: Annotated[list[str] | None, Form()] = None,
-    protected: Annotated[list[str] | None, Form()] = None,
+    target: Annotated[
+        FieldName | None, Form(description="the outcome column; required unless `spec` names it")
+    ] = None,
+    spec: Annotated[
+        SpecText | None,
+        Form(description="a YAML dataset spec; the other fields, when given, replace its values"),
+    ] = None,
+    bad: Annotated[FieldName | None, Form(description="the target value meaning bad")] = None,
+    id_column: Annotated[FieldName | None, Form(description="a column of row ids")] = None,
+    drop: Annotated[list[FieldName] | None, Form(description="columns to ignore")] = None,
+    protected: Annotated[
+        list[FieldName] | None, Form(description="columns kept out of the model")
+    ] = None,
+    categorical: Annotated[
+        list[FieldName] | None, Form(description="columns to treat as categorical")
+    ] = None,
+    numeric: Annotated[
+        list[FieldName] | None, Form(description="columns to treat as numeric")
+    ] = None,
+    monotone: Annotated[
+        list[MonotoneEntry] | None,
+        Form(description="`COLUMN=+1` (PD rises with it) or `COLUMN=-1` (PD falls with it)"),
+    ] = None,
     model: Annotated[credit.Algorithm, Form()] = "auto",
     seed: Annotated[int, Form(ge=0, le=2**31 - 1)] = 42,
 ) -> JobPublic:
-    """Start training on an uploaded table; poll the returned job for progress."""
+    """Start training on an uploaded table; poll the returned job for progress.
+
+    The dataset spec comes from the `spec` YAML, the other form fields, or both: a field
+    given replaces that key of the YAML (a repeated field replaces the whole list).
+    """
     filename = (file.filename or "").lower()
     suffix = next((s for s in UPLOAD_SUFFIXES if filename.endswith(s)), None)
     if suffix is None:
         raise ValidationError("file must be .csv, .csv.gz, .parquet or .pq", field="file")
-    spec = credit.DatasetSpec(
-        target=target,
-        bad=bad,
-        id=id_column,
-        drop=tuple(drop or ()),
-        protected=tuple(protected or ()),
+    overrides: dict[str, object] = {
+        "target": target,
+        "bad": bad,
+        "id": id_column,
+        "drop": drop or None,
+        "protected": protected or None,
+        "categorical": categorical or None,
+        "numeric": numeric or None,
+        "monotone": monotone or None,
+    }
+    dataset = (
+        credit.DatasetSpec.from_yaml_text(spec, overrides)
+        if spec is not None
+        else credit.DatasetSpec.from_dict(overrides)
     )
     job = create_job(
         session,
         platform.audit_key,
         kind="credit.train",
-        params={"name": name, "model": model, "seed": seed, "spec": spec.to_dict()},
+        params={"name": name, "model": model, "seed": seed, "spec": dataset.to_dict()},
         actor=key.id,
     )
     uploads = platform.settings.home / "uploads"
@@ -156,7 +189,7 @@ async def train_model(
         platform.artifact_dir,
         job_id=job.id,
         data_path=path,
-        spec=spec,
+        spec=dataset,
         algorithm=model,
         name=name,
         seed=seed,
