@@ -14,7 +14,7 @@ from finai import exceptions
 
 SRC = Path(finai.__file__).parent
 FACES = ("finai.api", "finai.web", "finai.cli", "finai.demo")
-DOMAINS = ("finai.credit",)
+DOMAINS = ("finai.credit", "finai.fraud")
 PLATFORM = (
     "finai.store",
     "finai.registry",
@@ -31,6 +31,7 @@ PACKAGES = [
     "finai.security",
     "finai.datasets",
     "finai.credit",
+    "finai.fraud",
     "finai.api",
 ]
 

@@ -147,3 +147,15 @@ def test_non_finite_metrics_are_refused(platform: Platform) -> None:
             actor="a",
             metrics={"auc": float("nan")},
         )
+
+
+@pytest.mark.parametrize(("ref", "parsed"), [("m", ("m", None)), ("m:3", ("m", 3))])
+def test_parse_ref(ref: str, parsed: tuple[str, int | None]) -> None:
+    assert registry.parse_ref(ref) == parsed
+
+
+@pytest.mark.parametrize("ref", [":1", "m:0", "m:x", "m:-1"])
+def test_parse_ref_refuses_bad_references(ref: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        registry.parse_ref(ref)
+    assert caught.value.field == "model"

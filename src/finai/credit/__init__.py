@@ -18,7 +18,6 @@ from finai.credit.metrics import (
 from finai.credit.pipeline import (
     decide_and_record,
     load_model,
-    parse_ref,
     register_model,
     run_training_job,
 )
@@ -71,7 +70,6 @@ __all__ = [
     "load_model",
     "load_table",
     "parse_policy",
-    "parse_ref",
     "prepare",
     "psi",
     "recent_decisions",

@@ -22,20 +22,6 @@ from finai.jobs import JobReporter
 logger = logging.getLogger(__name__)
 
 
-def parse_ref(ref: str) -> tuple[str, int | None]:
-    """Split ``NAME[:VERSION]``; without a version the champion (else newest) is meant."""
-    name, _, version = ref.partition(":")
-    if not name:
-        raise ValidationError("model reference must be NAME or NAME:VERSION", field="model")
-    if not version:
-        return name, None
-    if not version.isdigit() or int(version) < 1:
-        raise ValidationError(
-            f"model version must be a positive whole number, got {version!r}", field="model"
-        )
-    return name, int(version)
-
-
 def _finite(metrics: dict[str, Any]) -> dict[str, Any]:
     return {
         k: v
@@ -80,7 +66,7 @@ def load_model(
     session: Session, artifact_dir: Path, ref: str
 ) -> tuple[registry.ModelVersion, CreditModel]:
     """Load a credit model by ``NAME[:VERSION]`` after checking its artifact's hash."""
-    name, version = parse_ref(ref)
+    name, version = registry.parse_ref(ref)
     info, model = registry.load(session, artifact_dir, name, version)
     if info.kind != KIND or not isinstance(model, CreditModel):
         raise ValidationError(f"model {name!r} is not a credit model", field="model")

@@ -346,3 +346,24 @@ def load(
     info = get_version(session, name, version)
     data = artifacts.read_verified(artifact_dir, info.sha256)
     return info, artifacts.loads_cached(info.sha256, data)
+
+
+def parse_ref(ref: str) -> tuple[str, int | None]:
+    """Split a model reference ``NAME[:VERSION]``; no version means the champion (else newest).
+
+    Raises
+    ------
+    ValidationError
+        (``field="model"``) for an empty name or a version that is not a whole
+        number >= 1.
+    """
+    name, _, version = ref.partition(":")
+    if not name:
+        raise ValidationError("model reference must be NAME or NAME:VERSION", field="model")
+    if not version:
+        return name, None
+    if not version.isdigit() or int(version) < 1:
+        raise ValidationError(
+            f"model version must be a positive whole number, got {version!r}", field="model"
+        )
+    return name, int(version)
