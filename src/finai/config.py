@@ -34,6 +34,12 @@ class Settings(BaseSettings):
         Key for the audit chain's HMAC and the dashboard's session cookies.
     max_body_bytes
         Requests with a larger body are refused with 413.
+    redis_url
+        Redis for the fraud state shared by every process, e.g.
+        ``redis://127.0.0.1:6379/0``; without it each process keeps its own state in
+        memory (one process only).
+    fraud_model
+        The registered fraud model whose champion scores transactions.
     """
 
     model_config = SettingsConfigDict(env_prefix="FINAI_", env_file=".env", extra="ignore")
@@ -47,6 +53,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     log_level: str = "INFO"
     session_hours: float = Field(default=8.0, gt=0)
+    redis_url: str | None = None
+    fraud_model: str = "demo-fraud"
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

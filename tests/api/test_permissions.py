@@ -23,6 +23,8 @@ SAMPLE = {
     "filename": "app.css",
     "decision_id": "0" * 32,
     "job_id": "0" * 16,
+    "transaction_id": "no-such-transaction",
+    "alert_id": "0" * 32,
 }
 
 

@@ -7,10 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from finai import __version__
+from finai import __version__, fraud
 from finai.api import errors
 from finai.api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
 from finai.api.routes import audit, credit, health, keys, models
+from finai.api.routes import fraud as fraud_routes
 from finai.context import Platform
 from finai.web import views
 
@@ -38,8 +39,11 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     )
     app.state.platform = platform
     app.state.metrics = Metrics()
+    app.state.fraud_scorers = fraud.Scorers(
+        fraud.state_store(platform.settings.redis_url), platform.artifact_dir
+    )
     errors.install(app)
-    for router in (models.router, keys.router, audit.router, credit.router):
+    for router in (models.router, keys.router, audit.router, credit.router, fraud_routes.router):
         app.include_router(router, responses=errors.problem_responses(401, 403, 404, 409, 413, 422))
     app.include_router(health.router, responses=errors.problem_responses(401, 403))
     app.include_router(views.router)

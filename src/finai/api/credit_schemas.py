@@ -6,16 +6,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
+from finai.api.schemas import NO_CONTROL, ModelRef, Strict
 from finai.credit import Decision, Outcome, PolicyVersion
 
-ModelRef = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}(:[1-9][0-9]{0,8})?$")
-]
-# Control characters (NUL above all) have no place in applicant data and cannot be stored
-# in PostgreSQL text columns; they are refused here with the field named.
-NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 FieldName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_CONTROL)]
 Text = Annotated[str, StringConstraints(max_length=1_000, pattern=NO_CONTROL)]
 Value = Text | float | int | bool | None
@@ -25,11 +20,7 @@ MonotoneEntry = Annotated[str, StringConstraints(min_length=1, max_length=120, p
 SpecText = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class DecisionCreate(_Strict):
+class DecisionCreate(Strict):
     """One applicant to decide."""
 
     model: ModelRef = Field(description="NAME (its champion, else newest) or NAME:VERSION")
@@ -39,7 +30,7 @@ class DecisionCreate(_Strict):
     )
 
 
-class BatchCreate(_Strict):
+class BatchCreate(Strict):
     """Up to 10,000 applicants decided together; all are stored or none."""
 
     model: ModelRef
@@ -118,7 +109,7 @@ class BatchPublic(BaseModel):
     data: list[DecisionPublic]
 
 
-class PolicyUpdate(_Strict):
+class PolicyUpdate(Strict):
     """A new policy as YAML text."""
 
     yaml: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]

@@ -44,6 +44,14 @@ PERMISSIONS: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", "/v1/credit/policy"): ADMIN,
     ("POST", "/v1/credit/models/train"): MODEL_WRITERS,
     ("GET", "/v1/credit/jobs/{job_id}"): MODEL_WRITERS,
+    # fraud
+    ("POST", "/v1/fraud/score"): DECIDERS,
+    ("GET", "/v1/fraud/scores/{transaction_id}"): READERS | {Role.OPERATOR},
+    ("POST", "/v1/fraud/labels"): DECIDERS | MODEL_WRITERS,
+    ("GET", "/v1/fraud/alerts"): READERS,
+    ("GET", "/v1/fraud/alerts/{alert_id}"): READERS,
+    ("POST", "/v1/fraud/alerts/{alert_id}/assign"): MODEL_WRITERS,
+    ("POST", "/v1/fraud/alerts/{alert_id}/resolve"): MODEL_WRITERS,
     # keys
     ("GET", "/v1/keys"): ADMIN,
     ("POST", "/v1/keys"): ADMIN,

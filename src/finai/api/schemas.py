@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from finai.registry import ModelSummary, ModelVersion, Stage
 from finai.security import ApiKey, AuditEntry, Role, VerifyResult
+
+ModelRef = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}(:[1-9][0-9]{0,8})?$")
+]
+# Control characters (NUL above all) have no place in stored text and cannot be kept in
+# PostgreSQL text columns; they are refused here with the field named.
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 
 
 class Strict(BaseModel):

@@ -10,9 +10,10 @@ from finai.fraud.evaluation import (
 )
 from finai.fraud.features import FEATURE_NAMES, FeatureConfig, OnlineFeatures, offline_features
 from finai.fraud.models import ALGORITHMS
-from finai.fraud.pipeline import load_model, register_model, write_transactions
+from finai.fraud.pipeline import Scorers, load_model, register_model, write_transactions
+from finai.fraud.scoring import FraudScorer, ScoreResult, Transaction, state_store
 from finai.fraud.simulator import simulate
-from finai.fraud.state import MemoryStore, StateStore
+from finai.fraud.state import MemoryStore, StateStore, StateUnavailable
 from finai.fraud.state_redis import RedisStore
 from finai.fraud.thresholds import Action, Thresholds, by_alert_budget, by_cost
 from finai.fraud.training import TrainResult, train
@@ -28,14 +29,19 @@ __all__ = [
     "FeatureConfig",
     "FraudMetrics",
     "FraudModel",
+    "FraudScorer",
     "MemoryStore",
     "OnlineFeatures",
     "Reason",
     "RedisStore",
+    "ScoreResult",
+    "Scorers",
     "StateStore",
+    "StateUnavailable",
     "Thresholds",
     "TimeSplit",
     "TrainResult",
+    "Transaction",
     "Window",
     "by_alert_budget",
     "by_cost",
@@ -49,6 +55,7 @@ __all__ = [
     "parse_columns",
     "register_model",
     "simulate",
+    "state_store",
     "train",
     "write_transactions",
 ]

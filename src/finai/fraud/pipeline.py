@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import threading
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +17,11 @@ from sqlalchemy.orm import Session
 from finai import registry
 from finai.exceptions import ValidationError
 from finai.fraud.artifact import KIND, FraudModel
+from finai.fraud.scoring import FraudScorer
+from finai.fraud.state import StateStore
 from finai.fraud.training import TrainResult
 
-__all__ = ["load_model", "register_model", "write_transactions"]
+__all__ = ["Scorers", "load_model", "register_model", "write_transactions"]
 
 _CSV = (".csv",)
 _PARQUET = (".parquet", ".pq")
@@ -124,3 +129,61 @@ def write_transactions(frame: pd.DataFrame, path: Path) -> None:
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+class Scorers:
+    """One :class:`~finai.fraud.scoring.FraudScorer` per model version, sharing a store.
+
+    A service keeps one of these: a model is loaded (and its artifact verified) once per
+    version, and which version is the champion is looked up again at most every
+    ``refresh``, so a promotion takes effect within it.
+
+    Parameters
+    ----------
+    store
+        The state store every scorer reads and writes.
+    artifact_dir
+        Where the registry keeps artifacts.
+    refresh
+        How long a resolved champion is trusted.
+    """
+
+    def __init__(
+        self, store: StateStore, artifact_dir: Path, *, refresh: timedelta = timedelta(seconds=2)
+    ) -> None:
+        self.store = store
+        self.artifact_dir = artifact_dir
+        self._refresh = refresh.total_seconds()
+        self._lock = threading.Lock()
+        self._resolved: dict[str, tuple[float, int]] = {}
+        self._scorers: dict[tuple[str, int], FraudScorer] = {}
+
+    def get(self, session: Session, ref: str) -> FraudScorer:
+        """Return the scorer of ``NAME[:VERSION]`` (no version: the champion, else newest).
+
+        Raises
+        ------
+        ValidationError
+            For a bad reference or a model that is not a fraud model.
+        NotFound
+            For an unknown name or version.
+        """
+        name, version = registry.parse_ref(ref)
+        if version is None:
+            now = time.monotonic()
+            with self._lock:
+                cached = self._resolved.get(name)
+            if cached is not None and cached[0] > now:
+                version = cached[1]
+            else:
+                version = registry.get_version(session, name).version
+                with self._lock:
+                    self._resolved[name] = (now + self._refresh, version)
+        with self._lock:
+            scorer = self._scorers.get((name, version))
+        if scorer is None:
+            info, model = load_model(session, self.artifact_dir, f"{name}:{version}")
+            scorer = FraudScorer(model, info.name, info.version, self.store)
+            with self._lock:
+                scorer = self._scorers.setdefault((name, version), scorer)
+        return scorer

@@ -33,16 +33,23 @@ from bisect import bisect_right, insort
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
-from finai.exceptions import ValidationError
+from finai.exceptions import FinAIError, ValidationError
 
 __all__ = [
     "MemoryStore",
     "Recorded",
     "Span",
     "StateStore",
+    "StateUnavailable",
     "StateView",
     "StoredEvent",
 ]
+
+
+class StateUnavailable(FinAIError):
+    """The store's backend cannot be reached; nothing was read or changed."""
+
+    title = "State store unavailable"
 
 
 class StoredEvent(NamedTuple):

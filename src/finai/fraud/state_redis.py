@@ -25,12 +25,14 @@ tokens or surrogate ids, never card numbers.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import redis
 
 from finai.exceptions import ValidationError
-from finai.fraud.state import Recorded, Span, StateView, StoredEvent
+from finai.fraud.state import Recorded, Span, StateUnavailable, StateView, StoredEvent
 
 __all__ = ["RedisStore"]
 
@@ -128,6 +130,15 @@ def _milliseconds(ttl: timedelta | None, name: str) -> int:
     return ttl // timedelta(milliseconds=1)
 
 
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """Turn a connection failure or timeout into :class:`StateUnavailable`."""
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise StateUnavailable(f"Redis is unreachable ({type(exc).__name__})") from exc
+
+
 class RedisStore:
     """A :class:`~finai.fraud.state.StateStore` in Redis, shared by all scoring processes.
 
@@ -196,7 +207,9 @@ class RedisStore:
             terminal_span.after_us,
             terminal_span.until_us,
         ]
-        card, terminal, fraud_ids, card_newest, terminal_newest = self._read(keys=keys, args=args)
+        with _reachable():
+            reply = self._read(keys=keys, args=args)
+        card, terminal, fraud_ids, card_newest, terminal_newest = reply
         terminal_events = _events(terminal)
         frauds = frozenset(_text(fraud_ids).split("\0"))
         return StateView(
@@ -240,7 +253,8 @@ class RedisStore:
             event.time_us - retention_us,
             self._ttl_ms,
         ]
-        return _OUTCOMES[int(self._record(keys=keys, args=args))]
+        with _reachable():
+            return _OUTCOMES[int(self._record(keys=keys, args=args))]
 
     def label(self, transaction_id: str, is_fraud: bool) -> bool:
         """Set the fraud label of a recorded transaction, in one atomic round trip.
@@ -249,7 +263,8 @@ class RedisStore:
         """
         keys = [self._key("tx", transaction_id)]
         args: list[str | int] = ["1" if is_fraud else "0", transaction_id, self._ttl_ms]
-        return int(self._label(keys=keys, args=args)) == 1
+        with _reachable():
+            return int(self._label(keys=keys, args=args)) == 1
 
     def remember(self, transaction_id: str, payload: str) -> str | None:
         """Keep the first result for a transaction id (one ``SET NX GET``).
@@ -257,5 +272,6 @@ class RedisStore:
         See :meth:`finai.fraud.state.StateStore.remember`.
         """
         key = self._key("result", transaction_id)
-        first = self.client.set(key, payload, nx=True, get=True, px=self._result_ttl_ms)
+        with _reachable():
+            first = self.client.set(key, payload, nx=True, get=True, px=self._result_ttl_ms)
         return None if first is None else _text(first)

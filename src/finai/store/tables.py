@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -204,3 +206,65 @@ class CreditDecisionRow(Base):
     currency: Mapped[str] = mapped_column(String(3))
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     knockouts: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class FraudScoreRow(Base):
+    """A scored card transaction: the score, the action taken, why, and which model said so.
+
+    Kept once per transaction id (the first answer), so replays store nothing new.
+    """
+
+    __tablename__ = "fraud_scores"
+
+    transaction_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    scored_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    customer_id: Mapped[str] = mapped_column(String(128))
+    terminal_id: Mapped[str] = mapped_column(String(128))
+    amount: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)
+    action: Mapped[str] = mapped_column(String(10))
+    model_name: Mapped[str] = mapped_column(String(100))
+    model_version: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    degraded: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(32))
+
+
+class FraudAlertRow(Base):
+    """A transaction scored for review or block, waiting for (or past) an analyst's verdict."""
+
+    __tablename__ = "fraud_alerts"
+    __table_args__ = (Index("ix_fraud_alerts_status_created_at", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(
+        ForeignKey("fraud_scores.transaction_id"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    score: Mapped[float] = mapped_column(Float)
+    action: Mapped[str] = mapped_column(String(10))
+    amount: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(10))
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    resolution: Mapped[str | None] = mapped_column(String(12))
+    note: Mapped[str] = mapped_column(Text, default="")
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class FraudLabelRow(Base):
+    """A fraud / legitimate verdict on a transaction; the newest row per transaction wins.
+
+    Not a foreign key: chargebacks may arrive for transactions scored elsewhere.
+    """
+
+    __tablename__ = "fraud_labels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    transaction_id: Mapped[str] = mapped_column(String(128), index=True)
+    is_fraud: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

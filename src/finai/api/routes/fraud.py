@@ -1,0 +1,155 @@
+"""Fraud scoring, labels and the alert queue over HTTP."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from finai import fraud
+from finai.api.deps import CurrentKey, PlatformDep, SessionDep, authorize_api
+from finai.api.fraud_schemas import (
+    AlertAssign,
+    AlertPublic,
+    AlertResolve,
+    AlertsPublic,
+    LabelsCreate,
+    LabelsPublic,
+    ScorePublic,
+    StoredScorePublic,
+    TransactionCreate,
+)
+from finai.fraud import records
+
+router = APIRouter(prefix="/v1/fraud", dependencies=[Depends(authorize_api)], tags=["fraud"])
+
+AlertId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+TransactionId = Annotated[str, Path(min_length=1, max_length=128)]
+
+
+def scorers_of(request: Request) -> fraud.Scorers:
+    """Return the app's scorers (one state store for the process)."""
+    scorers: fraud.Scorers = request.app.state.fraud_scorers
+    return scorers
+
+
+ScorersDep = Annotated[fraud.Scorers, Depends(scorers_of)]
+
+
+@router.post("/score")
+def score_transaction(
+    body: TransactionCreate,
+    session: SessionDep,
+    key: CurrentKey,
+    platform: PlatformDep,
+    scorers: ScorersDep,
+) -> ScorePublic:
+    """Score one transaction: score, allow / review / block, and the top reasons.
+
+    The online state counts each `transaction_id` once: a retry returns the first answer
+    (`replayed`) and stores nothing again. When the state store is down the answer still
+    comes, from the transaction alone, with `degraded` set.
+    """
+    tx = fraud.Transaction.from_mapping(body.model_dump(exclude={"model"}))
+    scorer = scorers.get(session, body.model or platform.settings.fraud_model)
+    result = scorer.score(tx)
+    # Stored ids are skipped, so a retry also stores a first answer a crash left unstored.
+    records.save_scores(session, platform.audit_key, [(tx, result)], actor=key.id, source="api")
+    session.commit()
+    return ScorePublic.from_domain(result)
+
+
+@router.get("/scores/{transaction_id}")
+def read_score(transaction_id: TransactionId, session: SessionDep) -> StoredScorePublic:
+    """Show a stored score: the transaction, the answer and the model version."""
+    return StoredScorePublic.from_stored(records.get_score(session, transaction_id))
+
+
+@router.post("/labels", status_code=201)
+def create_labels(
+    body: LabelsCreate,
+    session: SessionDep,
+    key: CurrentKey,
+    platform: PlatformDep,
+    scorers: ScorersDep,
+) -> LabelsPublic:
+    """Store chargebacks and analyst verdicts (all or none), then pass them to the state."""
+    by_source: dict[str, list[tuple[str, bool]]] = {}
+    for label in body.labels:
+        by_source.setdefault(label.source, []).append((label.transaction_id, label.is_fraud))
+    count = sum(
+        records.save_labels(session, platform.audit_key, pairs, source=source, actor=key.id)
+        for source, pairs in by_source.items()
+    )
+    session.commit()
+    online = fraud.OnlineFeatures(scorers.store)
+    in_state = 0
+    for label in body.labels:
+        try:
+            in_state += online.label(label.transaction_id, label.is_fraud)
+        except fraud.StateUnavailable:
+            break  # stored in the database; the state catches up by the next training
+    return LabelsPublic(count=count, in_state=in_state)
+
+
+@router.get("/alerts")
+def list_alerts(
+    session: SessionDep,
+    status: Literal["open", "assigned", "resolved"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> AlertsPublic:
+    """List alerts, newest first, optionally of one status."""
+    data = [
+        AlertPublic.from_domain(a)
+        for a in records.list_alerts(session, status=status, limit=limit, offset=offset)
+    ]
+    return AlertsPublic(data=data, count=len(data))
+
+
+@router.get("/alerts/{alert_id}")
+def read_alert(alert_id: AlertId, session: SessionDep) -> AlertPublic:
+    """Show one alert."""
+    return AlertPublic.from_domain(records.get_alert(session, alert_id))
+
+
+@router.post("/alerts/{alert_id}/assign")
+def assign_alert(
+    alert_id: AlertId,
+    body: AlertAssign,
+    session: SessionDep,
+    key: CurrentKey,
+    platform: PlatformDep,
+) -> AlertPublic:
+    """Give an alert to an analyst (audited); a resolved alert cannot be reassigned."""
+    alert = records.assign_alert(
+        session, platform.audit_key, alert_id, assignee=body.assignee or key.name, actor=key.id
+    )
+    session.commit()
+    return AlertPublic.from_domain(alert)
+
+
+@router.post("/alerts/{alert_id}/resolve")
+def resolve_alert(
+    alert_id: AlertId,
+    body: AlertResolve,
+    session: SessionDep,
+    key: CurrentKey,
+    platform: PlatformDep,
+    scorers: ScorersDep,
+) -> AlertPublic:
+    """Resolve an alert as fraud or legitimate (audited); the verdict becomes a label."""
+    alert = records.resolve_alert(
+        session,
+        platform.audit_key,
+        alert_id,
+        resolution=body.resolution,
+        actor=key.id,
+        note=body.note,
+    )
+    session.commit()
+    # The label is stored either way; with the store down the state misses it.
+    with contextlib.suppress(fraud.StateUnavailable):
+        fraud.OnlineFeatures(scorers.store).label(alert.transaction_id, body.resolution == "fraud")
+    return AlertPublic.from_domain(alert)

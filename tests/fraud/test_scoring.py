@@ -1,0 +1,173 @@
+"""Scoring one transaction: validation, idempotency, the state, degraded answers."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+import redis
+from hypothesis import given
+from hypothesis import strategies as st
+
+from finai.exceptions import ValidationError
+from finai.fraud.features import OnlineFeatures
+from finai.fraud.scoring import FraudScorer, ScoreResult, Transaction, state_store
+from finai.fraud.state import MemoryStore, StateStore
+from finai.fraud.state_redis import RedisStore
+from finai.fraud.thresholds import Action
+from tests.fraud.simulations import history, trained
+
+T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
+
+
+def tx(tid: str = "t1", *, card: str = "c1", terminal: str = "m1", amount: float = 20.0,
+       at: datetime = T0) -> Transaction:  # fmt: skip
+    return Transaction(tid, at, card, terminal, amount)
+
+
+def scorer(store: StateStore, **kwargs: timedelta) -> FraudScorer:
+    return FraudScorer(trained().model, "fraud", 3, store, **kwargs)
+
+
+# -- Transaction.from_mapping ------------------------------------------------------------
+
+
+def test_from_mapping_reads_text_numbers_and_naive_times_as_utc() -> None:
+    got = Transaction.from_mapping(
+        {"transaction_id": 17, "timestamp": "2026-06-01T12:00:00", "customer_id": " c1 ",
+         "terminal_id": "m1", "amount": "12.50", "channel": "web"}
+    )  # fmt: skip
+    assert got == Transaction("17", T0, "c1", "m1", 12.5)
+    offset = Transaction.from_mapping({**_raw(), "timestamp": "2026-06-01T14:00:00+02:00"})
+    assert offset.timestamp == T0
+
+
+def _raw() -> dict[str, object]:
+    return {"transaction_id": "t", "timestamp": "2026-06-01T12:00:00Z", "customer_id": "c",
+            "terminal_id": "m", "amount": 1.0}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("transaction_id", None, "required"),
+        ("transaction_id", "  ", "required"),
+        ("transaction_id", "a\nb", "printable"),
+        ("customer_id", True, "required"),
+        ("terminal_id", "x" * 129, "at most 128"),
+        ("timestamp", "01/06/2026", "ISO 8601"),
+        ("timestamp", None, "required"),
+        ("amount", -0.01, "negative"),
+        ("amount", float("nan"), "finite"),
+        ("amount", "inf", "finite"),
+        ("amount", "12,5", "number"),
+        ("amount", True, "number"),
+    ],
+)
+def test_from_mapping_names_the_bad_field(field: str, value: object, reason: str) -> None:
+    with pytest.raises(ValidationError, match=reason) as caught:
+        Transaction.from_mapping({**_raw(), field: value})
+    assert caught.value.field == field
+
+
+@given(st.dictionaries(st.sampled_from(list(_raw())), st.none() | st.text() | st.floats()))
+def test_from_mapping_accepts_or_names_a_field_never_crashes(data: dict[str, object]) -> None:
+    try:
+        got = Transaction.from_mapping(data)
+    except ValidationError as exc:
+        assert exc.field in _raw()
+    else:
+        assert got.amount >= 0 and got.timestamp.tzinfo is UTC
+
+
+# -- FraudScorer ---------------------------------------------------------------------------
+
+
+def test_score_matches_the_batch_model_and_records_once(store: StateStore) -> None:
+    s = scorer(store)
+    first = s.score(tx())
+    assert not first.replayed and not first.degraded
+    assert (first.model_name, first.model_version) == ("fraud", 3)
+    features = OnlineFeatures(MemoryStore(), trained().model.config).features(tx())
+    frame = pd.DataFrame([features])
+    assert first.score == pytest.approx(float(trained().model.score(frame)[0]))
+    assert first.action == trained().model.thresholds.decide([first.score])[0]
+    again = s.score(tx())
+    assert again.replayed and again.score == first.score and again.scored_at == first.scored_at
+    # the retry counted nothing: a second transaction of the card sees one earlier event
+    later = OnlineFeatures(store, trained().model.config).features(
+        tx("t2", at=T0 + timedelta(minutes=5))
+    )
+    assert later["card_count_1d"] == 2.0
+
+
+def test_a_history_of_fraud_raises_the_score_and_gives_reasons() -> None:
+    store = MemoryStore()
+    s = scorer(store)
+    for i in range(30):
+        s.score(tx(f"h{i}", card=f"c{i}", at=T0 - timedelta(days=12, minutes=i)))
+        s.label(f"h{i}", True)
+    fresh = scorer(MemoryStore()).score(tx("n"))
+    risky = s.score(tx("r"))
+    assert risky.score > fresh.score
+    assert risky.reasons and risky.reasons[0].contribution > 0
+    assert any(r.feature.startswith("terminal_fraud_rate") for r in risky.reasons)
+
+
+def test_result_round_trips_through_json() -> None:
+    result = scorer(MemoryStore()).score(tx())
+    back = ScoreResult.from_json(result.to_json(), replayed=True)
+    assert back == ScoreResult(**{**vars(result), "replayed": True})
+
+
+def test_concurrent_retries_get_one_answer(store: StateStore) -> None:
+    s = scorer(store)
+    results: list[ScoreResult] = []
+    threads = [threading.Thread(target=lambda: results.append(s.score(tx()))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({r.scored_at for r in results}) == 1
+    assert sum(not r.replayed for r in results) <= 1
+
+
+def test_too_late_transactions_are_refused_and_change_nothing(store: StateStore) -> None:
+    s = scorer(store)
+    s.score(tx("new", at=T0))
+    with pytest.raises(ValidationError) as caught:
+        s.score(tx("old", at=T0 - timedelta(days=2)))
+    assert caught.value.field == "timestamp"
+    assert store.remember("old", "probe") is None  # no answer was remembered
+
+
+def test_unreachable_redis_degrades_fast_and_recovers(redis_client: redis.Redis) -> None:
+    dead = redis.Redis(port=1, socket_connect_timeout=0.05, socket_timeout=0.05)
+    s = FraudScorer(trained().model, "fraud", 1, RedisStore(dead), retry_after=timedelta(0))
+    result = s.score(tx())
+    assert result.degraded and not result.replayed
+    assert 0.0 <= result.score <= 1.0
+    assert s.label("t1", True) is False
+    # the breaker skips the store while open: no connection attempt at all
+    tripped = FraudScorer(trained().model, "fraud", 1, RedisStore(dead))
+    tripped.score(tx("a"))
+    dead.connection_pool.disconnect()
+    assert tripped.score(tx("b")).degraded
+
+
+def test_state_store_is_memory_without_a_url_and_redis_with_one() -> None:
+    assert isinstance(state_store(None), MemoryStore)
+    store = state_store("redis://127.0.0.1:6379/0", prefix="finai:test:x:")
+    assert isinstance(store, RedisStore) and store.prefix == "finai:test:x:"
+
+
+def test_scores_follow_the_simulated_history() -> None:
+    # replaying the first days of the simulation online gives the offline features' scores
+    frame = history().head(300)
+    s = scorer(MemoryStore())
+    online = [s.score(Transaction(*row)) for row in frame.iloc[:, :5].itertuples(index=False)]
+    offline = trained().model.score(trained().model.features(frame))
+    assert [r.score for r in online] == pytest.approx(offline.tolist())
+    assert {r.action for r in online} <= set(Action)
