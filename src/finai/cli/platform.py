@@ -34,7 +34,7 @@ audit_app = typer.Typer(help="The audit chain.", no_args_is_help=True)
 
 def init(
     demo: Annotated[
-        bool, typer.Option(help="Load the demo policy and train the demo credit model.")
+        bool, typer.Option(help="Load the demo policy and train the demo credit and fraud models.")
     ] = True,
 ) -> None:
     """Create the home folder, migrate the database, create the first admin key, load demo."""
@@ -47,12 +47,16 @@ def init(
             err.print("[bold]first admin key (shown once, store it now):[/]")
             out.print(result.admin_token, highlight=False, soft_wrap=True)
         if demo:
-            from finai.demo import DEMO_MODEL, load_demo
+            from finai.demo import DEMO_FRAUD_MODEL, DEMO_MODEL, load_demo
 
-            with progress_bar("demo credit model") as update:
+            with progress_bar("demo models") as update:
                 loaded = load_demo(platform, progress=update)
-            if loaded.model_version is not None:
-                err.print(f"demo model {DEMO_MODEL}:{loaded.model_version} trained and promoted")
+            for name, version in (
+                (DEMO_MODEL, loaded.model_version),
+                (DEMO_FRAUD_MODEL, loaded.fraud_model_version),
+            ):
+                if version is not None:
+                    err.print(f"demo model {name}:{version} trained and promoted")
 
 
 def serve(
