@@ -44,6 +44,23 @@ def test_score_decide_and_reasons_agree(algorithm: str, features: pd.DataFrame) 
             assert reason.value == getattr(row, reason.feature)
 
 
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_one_pass_and_one_row_paths_give_the_batch_scores(
+    algorithm: str, features: pd.DataFrame
+) -> None:
+    model = trained(algorithm).model
+    head = features.head(50)
+    scores, reasons = model.assess(head, 3)
+    np.testing.assert_allclose(scores, model.score(head), rtol=1e-9, atol=1e-12)
+    assert reasons == model.reasons(head, 3)
+    for i, row in enumerate(head[list(model.feature_names)].to_dict(orient="records")):
+        assert model.score_row(row) == pytest.approx(scores[i], rel=1e-9)
+        assert model.assess_row(row, 3) == (pytest.approx(scores[i], rel=1e-9), reasons[i])
+    with pytest.raises(ValidationError) as caught:
+        model.score_row({**row, model.feature_names[0]: float("nan")})
+    assert caught.value.field == model.feature_names[0]
+
+
 def test_lightgbm_reasons_are_the_largest_tree_contributions(features: pd.DataFrame) -> None:
     model = trained().model
     top = features.iloc[[int(np.argmax(model.score(features)))]]

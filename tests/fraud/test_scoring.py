@@ -110,10 +110,22 @@ def test_a_history_of_fraud_raises_the_score_and_gives_reasons() -> None:
         s.score(tx(f"h{i}", card=f"c{i}", at=T0 - timedelta(days=12, minutes=i)))
         s.label(f"h{i}", True)
     fresh = scorer(MemoryStore()).score(tx("n"))
-    risky = s.score(tx("r"))
+    risky = s.score(tx("r"), explain=True)
     assert risky.score > fresh.score
     assert risky.reasons and risky.reasons[0].contribution > 0
     assert any(r.feature.startswith("terminal_fraud_rate") for r in risky.reasons)
+
+
+def test_reasons_come_with_alerts_and_with_allow_only_when_asked() -> None:
+    model = trained().model
+    s = scorer(MemoryStore())
+    results = [s.score(tx(f"x{i}", card=f"c{i}", amount=10.0 * 4**i)) for i in range(6)]
+    assert {r.action for r in results} >= {Action.ALLOW}
+    assert all(r.reasons == () for r in results if r.action is Action.ALLOW)
+    explained = s.score(tx("y", card="cy", amount=12.0), explain=True)
+    features = OnlineFeatures(MemoryStore(), model.config).features(tx("y", card="cy", amount=12.0))
+    assert explained.reasons == tuple(model.assess_row(features, 3)[1])
+    assert explained.score == pytest.approx(model.assess_row(features, 3)[0])
 
 
 def test_result_round_trips_through_json() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,25 +132,82 @@ class FraudModel:
         ValidationError
             As :meth:`score`, or for ``n < 1``.
         """
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValidationError(f"n must be a whole number >= 1, got {n!r}", field="n")
+        return self.assess(features, n)[1]
+
+    def assess(
+        self, features: pd.DataFrame, n: int = 3
+    ) -> tuple[npt.NDArray[np.float64], list[list[Reason]]]:
+        """Return :meth:`score` and :meth:`reasons` together, from one model pass.
+
+        Raises
+        ------
+        ValidationError
+            As :meth:`reasons`.
+        """
+        _check_n(n)
         if len(features) == 0:
-            return []
-        matrix = self._matrix(features)
-        contributions = np.asarray(self.estimator.contributions(matrix), dtype=np.float64)
-        values = matrix.to_numpy()
+            return np.zeros(0, dtype=np.float64), []
+        values = self._matrix(features).to_numpy()
+        return self._assessed(values, n)
+
+    def score_row(self, features: Mapping[str, float]) -> float:
+        """Score one transaction's features (the online path: no table built).
+
+        Parameters
+        ----------
+        features
+            The values by feature name (:meth:`finai.fraud.features.OnlineFeatures.features`).
+
+        Raises
+        ------
+        ValidationError
+            When a feature is missing or not a finite number.
+        """
+        return float(np.clip(self.estimator.fraud_score(self._row(features))[0], 0.0, 1.0))
+
+    def assess_row(self, features: Mapping[str, float], n: int = 3) -> tuple[float, list[Reason]]:
+        """Score and explain one transaction's features, as :meth:`score_row`.
+
+        Raises
+        ------
+        ValidationError
+            As :meth:`score_row`, or for ``n < 1``.
+        """
+        _check_n(n)
+        scores, reasons = self._assessed(self._row(features), n)
+        return float(scores[0]), reasons[0]
+
+    def _row(self, features: Mapping[str, float]) -> npt.NDArray[np.float64]:
+        try:
+            row = np.array([[features[name] for name in self.feature_names]], dtype=np.float64)
+        except KeyError as exc:
+            raise ValidationError(f"features lack {exc.args[0]}", field=str(exc.args[0])) from None
+        if not np.isfinite(row).all():
+            bad = self.feature_names[int(np.flatnonzero(~np.isfinite(row[0]))[0])]
+            raise ValidationError(f"feature {bad} has a missing or infinite value", field=bad)
+        return row
+
+    def _assessed(
+        self, values: npt.NDArray[np.float64], n: int
+    ) -> tuple[npt.NDArray[np.float64], list[list[Reason]]]:
+        scores, contributions = self.estimator.assess(values)
+        contributions = np.asarray(contributions, dtype=np.float64)
         top = np.argsort(-contributions, axis=1, kind="stable")[:, :n]
-        result = []
-        for row, columns in enumerate(top.tolist()):
-            result.append(
-                [
-                    Reason(
-                        feature=self.feature_names[c],
-                        value=float(values[row, c]),
-                        contribution=float(contributions[row, c]),
-                    )
-                    for c in columns
-                    if contributions[row, c] > 0
-                ]
-            )
-        return result
+        reasons = [
+            [
+                Reason(
+                    feature=self.feature_names[c],
+                    value=float(values[row, c]),
+                    contribution=float(contributions[row, c]),
+                )
+                for c in columns
+                if contributions[row, c] > 0
+            ]
+            for row, columns in enumerate(top.tolist())
+        ]
+        return np.clip(np.asarray(scores, dtype=np.float64), 0.0, 1.0), reasons
+
+
+def _check_n(n: object) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValidationError(f"n must be a whole number >= 1, got {n!r}", field="n")

@@ -47,6 +47,7 @@ from finai.exceptions import ValidationError
 
 __all__ = [
     "ALGORITHMS",
+    "PARALLEL_ROWS",
     "SUPERVISED",
     "Algorithm",
     "FraudEstimator",
@@ -78,6 +79,41 @@ class FraudEstimator(Protocol):
     def contributions(self, X: Any) -> Floats:
         """Return per row and feature how much the feature raised the score."""
         ...
+
+    def assess(self, X: Any) -> tuple[Floats, Floats]:
+        """Return :meth:`fraud_score` and :meth:`contributions` in one pass where possible."""
+        ...
+
+
+PARALLEL_ROWS = 2_000
+"""Below this many rows a prediction runs on one thread: starting threads costs more."""
+
+
+def _checked(estimator: Any, X: Any, *, allow_nan: bool) -> Floats:
+    """Return ``X`` as a float64 matrix in the fit's column order.
+
+    A float64 NumPy matrix with the fit's number of columns is taken as it is (the
+    caller vouches for the order: the online path's one row, built from the feature
+    names, skips sklearn's per-call checks that cost more than the model); anything
+    else, non-finite values included, is validated by sklearn (names, shape, finiteness).
+    """
+    if (
+        isinstance(X, np.ndarray)
+        and X.dtype == np.float64
+        and X.ndim == 2
+        and X.shape[1] == estimator.n_features_in_
+        and (allow_nan or np.isfinite(X).all())
+    ):
+        return X
+    matrix: Floats = validate_data(
+        estimator, X, reset=False, ensure_all_finite="allow-nan" if allow_nan else True,
+        dtype=np.float64,
+    )  # fmt: skip
+    return matrix
+
+
+def _sigmoid(log_odds: Floats) -> Floats:
+    return np.asarray(1.0 / (1.0 + np.exp(-log_odds)), dtype=np.float64)
 
 
 def build(algorithm: str, seed: int) -> FraudEstimator:
@@ -301,17 +337,23 @@ class GBMFraudModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def _matrix(self, X: Any) -> Floats:
         check_is_fitted(self, "booster_")
-        matrix: Floats = validate_data(
-            self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64
+        return _checked(self, X, allow_nan=True)
+
+    def _predict(self, matrix: Floats, *, pred_contrib: bool = False) -> Floats:
+        threads = self.n_jobs if len(matrix) >= PARALLEL_ROWS else 1
+        return np.asarray(
+            self.booster_.predict(
+                matrix,
+                num_iteration=self.best_iteration_,
+                pred_contrib=pred_contrib,
+                num_threads=threads,
+            ),
+            dtype=np.float64,
         )
-        return matrix
 
     def predict_proba(self, X: Any) -> Floats:
         """Return ``[P(genuine), P(fraud)]`` per row."""
-        matrix = self._matrix(X)
-        p = np.asarray(
-            self.booster_.predict(matrix, num_iteration=self.best_iteration_), dtype=np.float64
-        )
+        p = self._predict(self._matrix(X))
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: Any) -> npt.NDArray[Any]:
@@ -326,12 +368,16 @@ class GBMFraudModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def contributions(self, X: Any) -> Floats:
         """Return TreeSHAP contributions to the log-odds of fraud (bias left out)."""
-        matrix = self._matrix(X)
-        raw = np.asarray(
-            self.booster_.predict(matrix, num_iteration=self.best_iteration_, pred_contrib=True),
-            dtype=np.float64,
-        )
-        return raw[:, :-1]
+        return self._predict(self._matrix(X), pred_contrib=True)[:, :-1]
+
+    def assess(self, X: Any) -> tuple[Floats, Floats]:
+        """Return P(fraud) and the contributions from one TreeSHAP pass.
+
+        The contributions and the bias add up to the log-odds, so P(fraud) is their
+        sigmoid: one pass through the trees instead of two.
+        """
+        raw = self._predict(self._matrix(X), pred_contrib=True)
+        return _sigmoid(raw.sum(axis=1)), raw[:, :-1]
 
 
 def _positive_int(value: object, name: str) -> int:
@@ -419,8 +465,7 @@ class LogisticFraudModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def _standardised(self, X: Any) -> Floats:
         check_is_fitted(self, "logistic_")
-        matrix = validate_data(self, X, reset=False, dtype=np.float64)
-        standardised: Floats = self.scaler_.transform(matrix)
+        standardised: Floats = self.scaler_.transform(_checked(self, X, allow_nan=False))
         return standardised
 
     def predict_proba(self, X: Any) -> Floats:
@@ -444,6 +489,11 @@ class LogisticFraudModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         standardised = self._standardised(X)
         contributions: Floats = standardised * self.logistic_.coef_[0]
         return contributions
+
+    def assess(self, X: Any) -> tuple[Floats, Floats]:
+        """Return P(fraud) and the contributions, which add up to it with the intercept."""
+        parts = self.contributions(X)
+        return _sigmoid(parts.sum(axis=1) + self.logistic_.intercept_[0]), parts
 
 
 # -- isolation forest ---------------------------------------------------------------------
@@ -516,8 +566,7 @@ class IsolationFraudModel(BaseEstimator):  # type: ignore[misc]
 
     def _matrix(self, X: Any) -> Floats:
         check_is_fitted(self, "forest_")
-        matrix: Floats = validate_data(self, X, reset=False, dtype=np.float64)
-        return matrix
+        return _checked(self, X, allow_nan=False)
 
     def score_samples(self, X: Any) -> Floats:
         """Return the forest's anomaly score ``s(x, n)`` in (0, 1]; higher = more unusual."""
@@ -537,3 +586,8 @@ class IsolationFraudModel(BaseEstimator):  # type: ignore[misc]
         """
         contributions: Floats = np.abs(self._matrix(X) - self.median_) / self.spread_
         return contributions
+
+    def assess(self, X: Any) -> tuple[Floats, Floats]:
+        """Return the anomaly score and how unusual each value is."""
+        matrix = self._matrix(X)
+        return self.fraud_score(matrix), self.contributions(matrix)

@@ -23,8 +23,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import pandas as pd
-
 from finai.exceptions import ValidationError
 from finai.fraud.artifact import FraudModel, Reason
 from finai.fraud.features import OnlineFeatures
@@ -135,7 +133,8 @@ class ScoreResult:
     action
         Allow, review or block by the model's thresholds.
     reasons
-        Up to :data:`REASONS` features that raised the score, strongest first.
+        Up to :data:`REASONS` features that raised the score, strongest first; given
+        for review and block, and for allow only when asked for.
     degraded
         The state store was down: the features ignore the card's and terminal's history.
     replayed
@@ -234,26 +233,34 @@ class FraudScorer:
         self.online = OnlineFeatures(store, model.config, max_lateness=max_lateness)
         self._breaker = _Breaker(retry_after.total_seconds())
 
-    def _result(self, tx: Transaction, features: dict[str, float], degraded: bool) -> ScoreResult:
-        frame = pd.DataFrame([features], columns=list(self.model.feature_names))
-        score = float(self.model.score(frame)[0])
+    def _result(
+        self, tx: Transaction, features: dict[str, float], *, degraded: bool, explain: bool
+    ) -> ScoreResult:
+        score = self.model.score_row(features)
+        action = self.model.thresholds.decide([score])[0]
+        reasons: list[Reason] = []
+        if explain or action is not Action.ALLOW:
+            reasons = self.model.assess_row(features, REASONS)[1]
         return ScoreResult(
             transaction_id=tx.transaction_id,
             score=score,
-            action=self.model.thresholds.decide([score])[0],
-            reasons=tuple(self.model.reasons(frame, REASONS)[0]),
+            action=action,
+            reasons=tuple(reasons),
             model_name=self.model_name,
             model_version=self.model_version,
             degraded=degraded,
             scored_at=datetime.now(UTC),
         )
 
-    def _degraded(self, tx: Transaction) -> ScoreResult:
+    def _degraded(self, tx: Transaction, explain: bool) -> ScoreResult:
         alone = OnlineFeatures(MemoryStore(), self.model.config)
-        return self._result(tx, alone.features(tx), degraded=True)
+        return self._result(tx, alone.features(tx), degraded=True, explain=explain)
 
-    def score(self, tx: Transaction) -> ScoreResult:
+    def score(self, tx: Transaction, *, explain: bool = False) -> ScoreResult:
         """Score a transaction, record it in the state and remember the answer.
+
+        Reasons come with every review and block; an allowed transaction gets them only
+        with ``explain`` (they cost a TreeSHAP pass, several times the score itself).
 
         Returns
         -------
@@ -268,14 +275,15 @@ class FraudScorer:
             terminal's newest event by more than ``max_lateness``.
         """
         if self._breaker.open():
-            return self._degraded(tx)
+            return self._degraded(tx, explain)
         try:
-            result = self._result(tx, self.online.features(tx), degraded=False)
+            features = self.online.features(tx)
+            result = self._result(tx, features, degraded=False, explain=explain)
             self.online.record(tx)  # a retry records nothing: the first record wins
             first = self.online.store.remember(tx.transaction_id, result.to_json())
         except StateUnavailable:
             self._breaker.trip()
-            return self._degraded(tx)
+            return self._degraded(tx, explain)
         return result if first is None else ScoreResult.from_json(first, replayed=True)
 
     def label(self, transaction_id: str, is_fraud: bool) -> bool:
