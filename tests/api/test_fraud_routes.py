@@ -65,17 +65,19 @@ def test_score_stores_audits_and_a_retry_gets_the_first_answer(
     assert body["action"] in {"allow", "review", "block"}
     assert (body["model_name"], body["model_version"]) == (MODEL, 1)
     assert not body["degraded"] and not body["replayed"]
+    explained = client.post("/v1/fraud/score", json=tx("t0", explain=True), headers=headers)
+    assert explained.json()["reasons"] or explained.json()["score"] < 0.01
     again = client.post("/v1/fraud/score", json=tx("t1"), headers=headers).json()
     assert again["replayed"] and again["score"] == body["score"]
     assert again["scored_at"] == body["scored_at"]
-    assert _count(fraud_platform, FraudScoreRow) == 1
+    assert _count(fraud_platform, FraudScoreRow) == 2
     stored = client.get("/v1/fraud/scores/t1", headers=auth(tokens[Role.AUDITOR])).json()
     assert stored["score"] == body["score"] and stored["source"] == "api"
     with fraud_platform.sessions() as session:
         audited = session.scalars(
             select(AuditEntryRow.object_id).where(AuditEntryRow.action == "fraud.score")
         ).all()
-    assert audited == ["t1"]
+    assert sorted(audited) == ["t0", "t1"]
 
 
 @pytest.mark.parametrize(

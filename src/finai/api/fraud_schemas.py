@@ -25,6 +25,10 @@ class TransactionCreate(Strict):
     model: ModelRef | None = Field(
         default=None, description="NAME or NAME:VERSION; default: the configured fraud model"
     )
+    explain: bool = Field(
+        default=False,
+        description="reasons for an allowed transaction too (review and block always get them)",
+    )
 
 
 class ReasonPublic(BaseModel):

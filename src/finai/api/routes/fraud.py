@@ -47,13 +47,15 @@ def score_transaction(
 ) -> ScorePublic:
     """Score one transaction: score, allow / review / block, and the top reasons.
 
+    Reasons come with review and block, and with allow when `explain` is set.
+
     The online state counts each `transaction_id` once: a retry returns the first answer
     (`replayed`) and stores nothing again. When the state store is down the answer still
     comes, from the transaction alone, with `degraded` set.
     """
-    tx = fraud.Transaction.from_mapping(body.model_dump(exclude={"model"}))
+    tx = fraud.Transaction.from_mapping(body.model_dump(exclude={"model", "explain"}))
     scorer = scorers.get(session, body.model or platform.settings.fraud_model)
-    result = scorer.score(tx)
+    result = scorer.score(tx, explain=body.explain)
     # Stored ids are skipped, so a retry also stores a first answer a crash left unstored.
     records.save_scores(session, platform.audit_key, [(tx, result)], actor=key.id, source="api")
     session.commit()
