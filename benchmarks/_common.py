@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import secrets
 import shutil
 import socket
 import statistics
@@ -18,6 +19,7 @@ from pathlib import Path
 import httpx
 
 BENCH_DIR = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
 ROOT = BENCH_DIR.parent
 WORK = BENCH_DIR / ".work"
 KEEP = os.environ.get("FINAI_BENCH_KEEP", "") == "1"
@@ -118,3 +120,25 @@ def uvicorn_server(app: str, *, factory: bool, env: dict[str, str], work: Path) 
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def finai_env(home: Path, url: str | None = None, secret: str | None = None) -> dict[str, str]:
+    """The environment of the FinAI CLI and server for a scratch home (SQLite by default)."""
+    return {
+        **os.environ,
+        "FINAI_HOME": str(home),
+        "FINAI_DATABASE_URL": url or f"sqlite:///{home / 'finai.db'}",
+        "FINAI_SECRET_KEY": secret or secrets.token_urlsafe(48),
+        "FINAI_LOG_LEVEL": "WARNING",
+        "FINAI_ENVIRONMENT": "test",
+    }
+
+
+def finai_cli(env: dict[str, str], cwd: Path, *args: str) -> str:
+    """Run ``finai ARGS`` and return the last line it printed on stdout."""
+    done = subprocess.run(
+        [str(BIN / "finai"), *args], env=env, cwd=cwd, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"finai {' '.join(args)} failed:\n{done.stderr}")
+    return done.stdout.strip().splitlines()[-1].strip()

@@ -24,10 +24,8 @@ from __future__ import annotations
 import cProfile
 import json
 import math
-import os
 import pickle
 import pstats
-import secrets
 import sqlite3
 import statistics
 import subprocess
@@ -56,6 +54,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from benchmarks._common import (
     ROOT,
+    finai_cli,
+    finai_env,
     log,
     md_table,
     num,
@@ -83,7 +83,6 @@ from finai.credit.training import build
 from finai.datasets import GERMAN_SPEC, load_german, make_loan_book, oracle_auc
 from finai.datasets.loanbook import LoanBook
 
-BIN = Path(sys.executable).parent
 SEED = 42
 
 # 1. German credit
@@ -454,27 +453,6 @@ def calibration_gap(metrics: Any) -> float:
 # ---------------------------------------------------------------------------
 
 
-def finai_env(home: Path) -> dict[str, str]:
-    """The environment of the FinAI CLI and server for a scratch home."""
-    return {
-        **os.environ,
-        "FINAI_HOME": str(home),
-        "FINAI_DATABASE_URL": f"sqlite:///{home / 'finai.db'}",
-        "FINAI_SECRET_KEY": secrets.token_urlsafe(48),
-        "FINAI_LOG_LEVEL": "WARNING",
-    }
-
-
-def cli(env: dict[str, str], cwd: Path, *args: str) -> str:
-    """Run ``finai ARGS`` and return the last line it printed on stdout."""
-    done = subprocess.run(
-        [str(BIN / "finai"), *args], env=env, cwd=cwd, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"finai {' '.join(args)} failed:\n{done.stderr}")
-    return done.stdout.strip().splitlines()[-1].strip()
-
-
 def applicants(n: int, seed: int) -> list[tuple[str, dict[str, Any]]]:
     """``n`` (reference, applicant) pairs from a loan book; NaN becomes null."""
     frame = make_loan_book(n, seed=seed).frame.drop(columns=["default"])
@@ -594,9 +572,9 @@ def bench_http() -> str:
         env = finai_env(home)
         log("http: finai init (trains and promotes credit-demo)")
         start = time.perf_counter()
-        cli(env, home, "init")
+        finai_cli(env, home, "init")
         init_s = time.perf_counter() - start
-        token = cli(env, home, "keys", "create", "--name", "bench", "--role", "operator")
+        token = finai_cli(env, home, "keys", "create", "--name", "bench", "--role", "operator")
         people = applicants(HTTP_WARMUP + HTTP_REQUESTS, seed=99)
         warmup, measured = people[:HTTP_WARMUP], people[HTTP_WARMUP:]
         outcomes: Counter[str] = Counter()

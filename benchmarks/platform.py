@@ -22,7 +22,6 @@ import os
 import secrets
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -42,6 +41,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from benchmarks._common import (
+    BIN,
+    finai_env,
     log,
     md_table,
     median,
@@ -61,7 +62,6 @@ from finai.store.tables import UTCDateTime
 PG_ADMIN_URL = os.environ.get(
     "FINAI_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-BIN = Path(sys.executable).parent
 SECRET = secrets.token_urlsafe(48)
 
 # 1. API overhead
@@ -100,19 +100,7 @@ class Backend:
 
     def env(self) -> dict[str, str]:
         """The ``FINAI_*`` environment that points a subprocess at this database."""
-        return finai_env(self.home, self.url)
-
-
-def finai_env(home: Path, url: str) -> dict[str, str]:
-    """Return the process environment for FinAI on ``url`` with ``home``."""
-    return {
-        **os.environ,
-        "FINAI_HOME": str(home),
-        "FINAI_DATABASE_URL": url,
-        "FINAI_SECRET_KEY": SECRET,
-        "FINAI_LOG_LEVEL": "WARNING",
-        "FINAI_ENVIRONMENT": "test",
-    }
+        return finai_env(self.home, self.url, SECRET)
 
 
 def make_platform(home: Path, url: str) -> Platform:
@@ -303,7 +291,7 @@ def bench_api(work: Path) -> str:
     home = work / "api"
     home.mkdir()
     url = f"sqlite:///{home / 'finai.db'}"
-    env = finai_env(home, url)
+    env = finai_env(home, url, SECRET)
     log("api: finai init")
     token = init_finai(env, home)
     platform = make_platform(home, url)

@@ -2,7 +2,9 @@
 
 Store and API tests run on both databases. PostgreSQL is the local server (override
 with ``FINAI_TEST_POSTGRES_URL``); each run creates a database of its own and drops it
-afterwards. Without the server the PostgreSQL cases skip locally and fail in CI.
+afterwards. State tests use the local Redis (override with ``FINAI_TEST_REDIS_URL``),
+each under a key prefix of its own. Without either server its cases skip locally and
+fail in CI.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import create_engine, delete, text, update
@@ -166,3 +169,37 @@ def credit_platform(platform: Platform, trained: TrainResult, book: LoanBook) ->
         )
         session.commit()
     return platform
+
+
+REDIS_URL = os.environ.get("FINAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _redis_unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"Redis is required in CI: {reason}")
+    pytest.skip(f"Redis not available: {reason}")
+
+
+@pytest.fixture(scope="session")
+def redis_client() -> Iterator[redis.Redis]:
+    """A client of the test Redis server."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        client.close()
+        _redis_unavailable(str(exc))
+    yield client
+    client.close()
+
+
+def unique_prefix() -> str:
+    """A key prefix no other test uses."""
+    return f"finai:test:{uuid.uuid4().hex}:"
+
+
+def drop_keys(client: redis.Redis, prefix: str) -> None:
+    """Delete every key under ``prefix``."""
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)

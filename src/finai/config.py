@@ -38,6 +38,8 @@ class Settings(BaseSettings):
         Redis for the fraud state shared by every process, e.g.
         ``redis://127.0.0.1:6379/0``; without it each process keeps its own state in
         memory (one process only).
+    redis_prefix
+        Prefix of every Redis key FinAI writes, so deployments can share a server.
     fraud_model
         The registered fraud model whose champion scores transactions.
     """
@@ -54,6 +56,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     session_hours: float = Field(default=8.0, gt=0)
     redis_url: str | None = None
+    redis_prefix: str = Field(default="finai:fraud:", min_length=1, max_length=100)
     fraud_model: str = "demo-fraud"
 
     @model_validator(mode="after")

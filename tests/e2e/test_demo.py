@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from finai.datasets import make_loan_book
+from tests.conftest import REDIS_URL, drop_keys, unique_prefix
 from tests.e2e.conftest import finai_cli, server_env, serving
-from tests.fraud.conftest import REDIS_URL
 
 pytestmark = pytest.mark.e2e
 
 
-def test_fresh_install_decides_applicants_with_the_demo_model(tmp_path: Path) -> None:
+def test_fresh_install_decides_applicants_with_the_demo_model(
+    tmp_path: Path, redis_client: redis.Redis
+) -> None:
     env = server_env(tmp_path / "home", f"sqlite:///{tmp_path / 'finai.db'}")
     env["FINAI_REDIS_URL"] = REDIS_URL
+    env["FINAI_REDIS_PREFIX"] = prefix = unique_prefix()
     init = finai_cli(env, "init")
     assert init.returncode == 0, init.stderr
     assert "demo model credit-demo:1 trained and promoted" in init.stderr
@@ -40,12 +43,11 @@ def test_fresh_install_decides_applicants_with_the_demo_model(tmp_path: Path) ->
         assert all(d["outcome"] in {"approve", "refer", "decline"} for d in made)
         listed = http.get("/v1/credit/decisions", headers=headers).json()
         assert {d["id"] for d in listed["data"]} == {d["id"] for d in made}
-        run = uuid.uuid4().hex  # ids of their own: the Redis state outlives the test
         transaction = {
-            "transaction_id": f"tx-{run}",
+            "transaction_id": "tx-1",
             "timestamp": "2026-07-01T10:00:00Z",
-            "customer_id": f"card-{run}",
-            "terminal_id": f"terminal-{run}",
+            "customer_id": "card-1",
+            "terminal_id": "terminal-1",
             "amount": 42.5,
         }
         scored = http.post("/v1/fraud/score", json=transaction, headers=headers)
@@ -54,6 +56,8 @@ def test_fresh_install_decides_applicants_with_the_demo_model(tmp_path: Path) ->
         assert scored.json()["degraded"] is False
         retried = http.post("/v1/fraud/score", json=transaction, headers=headers).json()
         assert retried["replayed"] and retried["score"] == scored.json()["score"]
+    assert list(redis_client.scan_iter(match=f"{prefix}*"))  # the state lives in Redis
+    drop_keys(redis_client, prefix)
     again = finai_cli(env, "init")
     assert again.returncode == 0
     assert "trained" not in again.stderr

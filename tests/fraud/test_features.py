@@ -23,7 +23,7 @@ from finai.fraud.features import (
 )
 from finai.fraud.state import MemoryStore, StateStore
 from finai.fraud.state_redis import RedisStore
-from tests.fraud.conftest import drop_keys
+from tests.conftest import drop_keys
 
 DAY0 = pd.Timestamp("2024-03-04", tz="UTC")  # a Monday
 

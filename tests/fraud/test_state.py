@@ -14,7 +14,7 @@ import redis
 from finai.exceptions import ValidationError
 from finai.fraud.state import MemoryStore, Recorded, Span, StateStore, StateView, StoredEvent
 from finai.fraud.state_redis import RedisStore
-from tests.fraud.conftest import REDIS_URL, drop_keys, unique_prefix
+from tests.conftest import REDIS_URL, drop_keys, unique_prefix
 
 T = TypeVar("T")
 DAY = 86_400_000_000

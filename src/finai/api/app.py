@@ -40,7 +40,8 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     app.state.platform = platform
     app.state.metrics = Metrics()
     app.state.fraud_scorers = fraud.Scorers(
-        fraud.state_store(platform.settings.redis_url), platform.artifact_dir
+        fraud.state_store(platform.settings.redis_url, prefix=platform.settings.redis_prefix),
+        platform.artifact_dir,
     )
     errors.install(app)
     for router in (models.router, keys.router, audit.router, credit.router, fraud_routes.router):
