@@ -42,6 +42,9 @@ class Settings(BaseSettings):
         Prefix of every Redis key FinAI writes, so deployments can share a server.
     fraud_model
         The registered fraud model whose champion scores transactions.
+    fraud_write_delay_ms
+        Scores are stored in batches at most this long after their answer (0: each
+        before its answer), see :mod:`finai.fraud.writer`.
     """
 
     model_config = SettingsConfigDict(env_prefix="FINAI_", env_file=".env", extra="ignore")
@@ -58,6 +61,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_prefix: str = Field(default="finai:fraud:", min_length=1, max_length=100)
     fraud_model: str = "demo-fraud"
+    fraud_write_delay_ms: int = Field(default=50, ge=0, le=10_000)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

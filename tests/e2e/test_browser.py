@@ -258,7 +258,9 @@ def test_an_admin_reviews_promotes_verifies_and_signs_out(
     # overview: who is signed in, counts, and two charts drawn by plotly.js
     expect(page.locator(".who-name")).to_have_text("first admin")
     expect(page.locator(".who .badge")).to_have_text("admin")
-    expect(page.locator(".nav a")).to_have_text(["Overview", "Models", "Credit", "Audit", "Keys"])
+    expect(page.locator(".nav a")).to_have_text(
+        ["Overview", "Models", "Credit", "Fraud", "Audit", "Keys"]
+    )
     models_stat = page.locator(".stat", has_text="Models")
     expect(models_stat.locator(".stat-value")).to_have_text("1")
     expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible()
@@ -325,7 +327,7 @@ def test_an_admin_reviews_promotes_verifies_and_signs_out(
 
     # the new auditor sees no Keys link and is told so when going there
     sign_in(page, server, token)
-    expect(page.locator(".nav a")).to_have_text(["Overview", "Models", "Credit", "Audit"])
+    expect(page.locator(".nav a")).to_have_text(["Overview", "Models", "Credit", "Fraud", "Audit"])
     response = page.goto(f"{server.url}/keys")
     assert response is not None
     assert response.status == 403

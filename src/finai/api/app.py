@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -26,9 +27,16 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     """
     platform = platform or Platform.from_env()
 
+    writer = fraud.ScoreWriter(
+        platform.sessions,
+        platform.audit_key,
+        delay=timedelta(milliseconds=platform.settings.fraud_write_delay_ms),
+    )
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        writer.close()
         platform.close()
 
     app = FastAPI(
@@ -39,6 +47,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     )
     app.state.platform = platform
     app.state.metrics = Metrics()
+    app.state.fraud_writer = writer
     app.state.fraud_scorers = fraud.Scorers(
         fraud.state_store(platform.settings.redis_url, prefix=platform.settings.redis_prefix),
         platform.artifact_dir,

@@ -19,6 +19,7 @@ from finai.fraud.thresholds import Action, Thresholds, by_alert_budget, by_cost
 from finai.fraud.training import TrainResult, train
 from finai.fraud.transactions import load_transactions, normalise, parse_columns
 from finai.fraud.windows import TimeSplit, Window
+from finai.fraud.writer import ScoreWriter
 
 __all__ = [
     "ALGORITHMS",
@@ -35,6 +36,7 @@ __all__ = [
     "Reason",
     "RedisStore",
     "ScoreResult",
+    "ScoreWriter",
     "Scorers",
     "StateStore",
     "StateUnavailable",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import plotly.graph_objects as go
@@ -16,6 +17,8 @@ from finai.security import AuditEntry
 
 if TYPE_CHECKING:
     from finai.credit import CalibrationBin, KSCurve, RocCurve, ScoreDistribution
+    from finai.fraud import Reason as FraudReason
+    from finai.fraud.records import DayStats
 
 INK = "#1f2937"
 MUTED = "#6b7280"
@@ -414,5 +417,247 @@ def reasons_chart(reasons: Sequence[Reason], unit: str) -> Markup:
             "yaxis": {"autorange": "reversed", "automargin": True, "gridcolor": "white"},
             "margin": {"l": 16, "r": 48},
             "height": 120 + 44 * (len(shown) + 1),
+        },
+    )
+
+
+# -- fraud --------------------------------------------------------------------------------
+
+ACTION_COLOURS = {"allow": "#94a3b8", "review": "#f59e0b", "block": BAD}
+REVIEW_LINE = "#b45309"
+
+
+def fraud_score_chart(
+    edges: Sequence[float],
+    counts: Mapping[str, Sequence[int]],
+    *,
+    review: float | None,
+    block: float | None,
+    title: str,
+) -> Markup:
+    """Histogram of fraud scores, stacked by the action taken, with the cut-offs marked.
+
+    Parameters
+    ----------
+    edges
+        Bin edges over [0, 1], one more than the counts of each action.
+    counts
+        Scores per bin, by action (``allow``, ``review``, ``block``) as stored.
+    review, block
+        The model's review and block thresholds, drawn as vertical lines (None: none).
+    title
+        The figure's title, saying whose scores these are.
+
+    Returns
+    -------
+    Markup
+        The figure as an HTML fragment. The count axis is logarithmic: most scores
+        lie near 0 and the alerted tail would not show on a linear one.
+    """
+    lows = list(edges[:-1])
+    mids = [(a + b) / 2 for a, b in pairwise(edges)]
+    width = float(edges[1] - edges[0]) if len(edges) > 1 else 1.0
+    fig = go.Figure(
+        [
+            go.Bar(
+                name=action,
+                x=mids,
+                y=[n if n else None for n in counts.get(action, [])],
+                width=width * 0.9,
+                marker_color=colour,
+                customdata=[[lo, lo + width] for lo in lows],
+                hovertemplate=(
+                    f"{action}: %{{y}} scores in %{{customdata[0]:.3f}}"
+                    " to %{customdata[1]:.3f}<extra></extra>"
+                ),
+            )
+            for action, colour in ACTION_COLOURS.items()
+            if any(counts.get(action, []))
+        ]
+    )
+    for name, cut, colour in (("review", review, REVIEW_LINE), ("block", block, BAD)):
+        if cut is not None and math.isfinite(cut) and cut <= 1:
+            fig.add_vline(
+                x=cut,
+                line={"color": colour, "dash": "dash", "width": 1.5},
+                annotation={
+                    "text": f"{name} ≥ {cut:.3g}",
+                    "font": {"color": colour},
+                    "yshift": -16 if name == "block" else 0,  # clear of the review label
+                },
+                annotation_position="top right",
+            )
+    highest = max([sum(column) for column in zip(*counts.values(), strict=True)] + [1])
+    ticks = [m * 10**k for k in range(len(str(highest)) + 1) for m in (1, 2, 5)]
+    ticks = [t for t in ticks if t <= highest * 2]
+    return _embed(
+        fig,
+        title=title,
+        y_title="scores (log scale)",
+        x_title="fraud score (higher is more suspect)",
+        numeric_x=True,
+        layout={
+            "barmode": "stack",
+            "showlegend": True,
+            "xaxis": {"range": [0, 1]},
+            # from below 1 (a lone score shows) to above the tallest stack, with headroom
+            "yaxis": {
+                "type": "log",
+                "range": [-0.1, math.log10(highest) + 0.3],
+                "tickvals": ticks,
+                "ticktext": [f"{t:,}" for t in ticks],
+            },
+            "legend": {
+                "orientation": "h",
+                "x": 0,
+                "y": 1.0,
+                "yanchor": "bottom",
+                "traceorder": "normal",
+            },
+            "title": {"y": 0.97, "yanchor": "top"},
+            "margin": {"t": 72},
+        },
+    )
+
+
+def alerts_chart(days: Sequence[DayStats], budget: float | None) -> Markup:
+    """Bar chart of alerts opened per day against the model's daily alert budget.
+
+    Parameters
+    ----------
+    days
+        Alert counts per UTC day, oldest first.
+    budget
+        Alerts a day the thresholds were chosen for (None for cost-based thresholds:
+        no line is drawn). Days over it are drawn in red.
+
+    Returns
+    -------
+    Markup
+        The figure as an HTML fragment.
+    """
+    labels = [d.day.isoformat() for d in days]
+    over = [budget is not None and d.alerts > budget for d in days]
+    fig = go.Figure(
+        go.Bar(
+            name="alerts",
+            x=labels,
+            y=[d.alerts for d in days],
+            marker_color=[BAD if o else ACCENT for o in over],
+            customdata=[d.resolved for d in days],
+            hovertemplate="%{x}: %{y} alerts opened, %{customdata} resolved<extra></extra>",
+        )
+    )
+    title = "Alerts per day"
+    if budget is not None:
+        fig.add_hline(
+            y=budget,
+            line={"color": INK, "dash": "dash", "width": 1.5},
+            annotation={"text": f"budget {budget:g}/day", "font": {"color": INK}},
+            annotation_position="top left",
+        )
+        title += f" · budget {budget:g}"
+    highest = max([d.alerts for d in days] + [budget or 0, 1])
+    return _embed(
+        fig,
+        title=title,
+        y_title="alerts opened",
+        layout={
+            "xaxis": {"type": "date", "tickformat": "%b %d"},
+            "yaxis": {"rangemode": "tozero", "range": [0, highest * 1.15]},
+        },
+    )
+
+
+def precision_chart(days: Sequence[DayStats], overall: float | None) -> Markup:
+    """Share of the alerts resolved each day that were fraud, and over all days.
+
+    Parameters
+    ----------
+    days
+        Alert counts per UTC day, oldest first; days without resolutions have no bar.
+    overall
+        Fraud over resolved across ``days``, drawn as a dashed line (None: none resolved).
+
+    Returns
+    -------
+    Markup
+        The figure as an HTML fragment.
+    """
+    fig = go.Figure(
+        go.Bar(
+            name="precision",
+            x=[d.day.isoformat() for d in days],
+            y=[d.fraud / d.resolved if d.resolved else None for d in days],
+            marker_color=GOOD,
+            customdata=[[d.fraud, d.resolved] for d in days],
+            hovertemplate=(
+                "%{x}: %{y:.0%} (%{customdata[0]} fraud of %{customdata[1]} resolved)"
+                "<extra></extra>"
+            ),
+        )
+    )
+    title = "Precision of resolved alerts"
+    if overall is not None:
+        fig.add_hline(
+            y=overall,
+            line={"color": INK, "dash": "dash", "width": 1.5},
+            annotation={"text": f"overall {overall:.0%}", "font": {"color": INK}},
+            annotation_position="top left",
+        )
+        title += f" · {overall:.0%} overall"
+    return _embed(
+        fig,
+        title=title,
+        y_title="fraud / resolved",
+        layout={
+            "xaxis": {"type": "date", "tickformat": "%b %d"},
+            "yaxis": {"tickformat": ".0%", "range": [0, 1.08]},
+        },
+    )
+
+
+def contributions_chart(reasons: Sequence[FraudReason], unit: str) -> Markup:
+    """Horizontal bars of how much each feature raised a fraud score, strongest on top.
+
+    Parameters
+    ----------
+    reasons
+        The score's reasons; those without a finite contribution are left out.
+    unit
+        What a contribution measures, e.g. ``"log-odds added"``.
+
+    Returns
+    -------
+    Markup
+        The figure as an HTML fragment.
+    """
+    shown = [r for r in reasons if math.isfinite(r.contribution)]
+    labels = [
+        f"{r.feature} = {r.value:.4g}" if math.isfinite(r.value) else f"{r.feature} = missing"
+        for r in shown
+    ]
+    fig = go.Figure(
+        go.Bar(
+            orientation="h",
+            y=labels,
+            x=[r.contribution for r in shown],
+            marker_color=[BAD if r.contribution > 0 else GOOD for r in shown],
+            text=[f"{r.contribution:+.3f}" for r in shown],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{x:.4f}<extra></extra>",
+        )
+    )
+    return _embed(
+        fig,
+        title=f"What raised this score ({unit})",
+        y_title="",
+        x_title=unit,
+        numeric_x=True,
+        layout={
+            "yaxis": {"autorange": "reversed", "automargin": True, "gridcolor": "white"},
+            "margin": {"l": 16, "r": 56},
+            "height": 120 + 44 * max(len(shown), 1),
         },
     )

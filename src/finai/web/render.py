@@ -27,6 +27,7 @@ PAGES = (
     ("Overview", "/"),
     ("Models", "/models"),
     ("Credit", "/credit"),
+    ("Fraud", "/fraud"),
     ("Audit", "/audit"),
     ("Keys", "/keys"),
 )

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from finai.web import account, audit, credit, keys, models, overview, static
+from finai.web import account, audit, credit, fraud, keys, models, overview, static
 from finai.web.auth import authorize_web
 from finai.web.routing import WebRoute
 
 router = APIRouter(
     route_class=WebRoute, include_in_schema=False, dependencies=[Depends(authorize_web)]
 )
-for _pages in (static, account, overview, models, credit, audit, keys):
+for _pages in (static, account, overview, models, credit, fraud, audit, keys):
     router.include_router(_pages.router)
 
 __all__ = ["router"]

@@ -37,8 +37,15 @@ def scorers_of(request: Request) -> fraud.Scorers:
 ScorersDep = Annotated[fraud.Scorers, Depends(scorers_of)]
 
 
+def writer(request: Request) -> fraud.ScoreWriter:
+    """Return the app's score writer (batched storage off the request path)."""
+    found: fraud.ScoreWriter = request.app.state.fraud_writer
+    return found
+
+
 @router.post("/score")
 def score_transaction(
+    request: Request,
     body: TransactionCreate,
     session: SessionDep,
     key: CurrentKey,
@@ -51,14 +58,14 @@ def score_transaction(
 
     The online state counts each `transaction_id` once: a retry returns the first answer
     (`replayed`) and stores nothing again. When the state store is down the answer still
-    comes, from the transaction alone, with `degraded` set.
+    comes, from the transaction alone, with `degraded` set. The score is stored and audited
+    in a batch within `FINAI_FRAUD_WRITE_DELAY_MS` (50 ms by default) of the answer.
     """
     tx = fraud.Transaction.from_mapping(body.model_dump(exclude={"model", "explain"}))
     scorer = scorers.get(session, body.model or platform.settings.fraud_model)
     result = scorer.score(tx, explain=body.explain)
     # Stored ids are skipped, so a retry also stores a first answer a crash left unstored.
-    records.save_scores(session, platform.audit_key, [(tx, result)], actor=key.id, source="api")
-    session.commit()
+    writer(request).submit(tx, result, actor=key.id, source="api")
     return ScorePublic.from_domain(result)
 
 
