@@ -104,6 +104,10 @@ def test_scores_are_stored_and_review_and_block_open_alerts(platform: Platform) 
         assert math.isnan(stored.reasons[1].value)  # JSON has no NaN: kept as null
         queued = fr.list_alerts(session, status="open")
         assert sorted(queued, key=lambda a: a.transaction_id) == alerts
+        assert fr.count_alerts(session) == fr.count_alerts(session, status="open") == 2
+        assert fr.count_alerts(session, status="resolved") == 0
+        assert fr.alert_for(session, "tx-0003") == alerts[1]
+        assert fr.alert_for(session, "tx-0001") is None  # allowed: no alert
         assert fr.get_alert(session, alerts[1].id) == alerts[1]
         [entry] = audit.entries(session, action="fraud.score.batch")
         assert (entry.actor, entry.payload["count"], entry.payload["alerts"]) == ("k1", 3, 2)

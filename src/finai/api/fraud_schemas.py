@@ -145,7 +145,8 @@ class AlertsPublic(BaseModel):
     """A page of alerts."""
 
     data: list[AlertPublic]
-    count: int
+    count: int = Field(description="alerts on this page")
+    total: int = Field(description="alerts of the status asked for, on every page")
 
 
 class AlertAssign(Strict):

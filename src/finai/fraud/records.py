@@ -39,8 +39,10 @@ __all__ = [
     "Alert",
     "DayStats",
     "StoredScore",
+    "alert_for",
     "alert_stats",
     "assign_alert",
+    "count_alerts",
     "get_alert",
     "get_score",
     "labelled_transactions",
@@ -289,6 +291,28 @@ def list_alerts(
     if status is not None:
         query = query.where(FraudAlertRow.status == _choice(status, ALERT_STATUSES, "status"))
     return [_alert_view(row) for row in session.scalars(query)]
+
+
+def count_alerts(session: Session, *, status: str | None = None) -> int:
+    """Return how many alerts there are, optionally of one ``status``.
+
+    Raises
+    ------
+    ValidationError
+        For an unknown ``status``.
+    """
+    query = select(func.count()).select_from(FraudAlertRow)
+    if status is not None:
+        query = query.where(FraudAlertRow.status == _choice(status, ALERT_STATUSES, "status"))
+    return int(session.scalar(query) or 0)
+
+
+def alert_for(session: Session, transaction_id: str) -> Alert | None:
+    """Return the alert of a transaction, or None when its score raised none."""
+    row = session.scalar(
+        select(FraudAlertRow).where(FraudAlertRow.transaction_id == transaction_id)
+    )
+    return None if row is None else _alert_view(row)
 
 
 def get_alert(session: Session, alert_id: str) -> Alert:

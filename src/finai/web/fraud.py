@@ -214,8 +214,7 @@ def queue(session: Session, view: str) -> Queue:
 
 
 def _count(session: Session, status: str) -> str:
-    found = len(records.list_alerts(session, status=status, limit=QUEUE_LIMIT + 1))
-    return f"{QUEUE_LIMIT}+" if found > QUEUE_LIMIT else str(found)
+    return f"{records.count_alerts(session, status=status):,}"
 
 
 def _figures(
@@ -397,12 +396,14 @@ def transaction_page(
 ) -> Response:
     """Show a stored score: the transaction, model version, action and what raised it.
 
-    With ``alert`` (the id of this transaction's alert, as the queue links it) the
-    page also shows the alert and, to admins and analysts, its assign and resolve forms.
+    The transaction's alert, if any (``alert`` names it, as the queue links it), is
+    shown too, with its assign and resolve forms for admins and analysts.
     """
     score = records.get_score(session, transaction_id)
     found = None
-    if alert is not None and viewer.may(*PAGE):
+    if alert is None and viewer.may(*PAGE):
+        found = records.alert_for(session, transaction_id)
+    elif alert is not None and viewer.may(*PAGE):
         found = records.get_alert(session, alert)
         if found.transaction_id != score.transaction_id:
             raise NotFound(

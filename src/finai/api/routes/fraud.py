@@ -114,7 +114,8 @@ def list_alerts(
         AlertPublic.from_domain(a)
         for a in records.list_alerts(session, status=status, limit=limit, offset=offset)
     ]
-    return AlertsPublic(data=data, count=len(data))
+    total = records.count_alerts(session, status=status)
+    return AlertsPublic(data=data, count=len(data), total=total)
 
 
 @router.get("/alerts/{alert_id}")
