@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import redis
 from typer.testing import CliRunner
 
 from finai.cli import app
+from finai.config import get_settings
 from finai.context import Platform
+from finai.fraud.pipeline import register_model
+from finai.fraud.records import recent_scores
+from finai.fraud.stream import publish
 from finai.fraud.transactions import load_transactions
+from tests.conftest import REDIS_URL, drop_keys, unique_prefix
 from tests.fraud.simulations import (
     TEST_END,
     TEST_START,
     TRAIN_END,
     TRAIN_START,
     history,
+    trained,
 )
 
 HANDBOOK = {
@@ -252,3 +260,89 @@ def test_evaluate_refuses_bad_input_in_one_line(
          "--start", TEST_START, "--end", TEST_END],
     )  # fmt: skip
     assert missing.exit_code == 1 and "no.csv" in missing.stderr
+
+
+# -- consume ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_url(redis_client: redis.Redis) -> str:
+    """The test Redis's URL (skips locally without it, fails in CI)."""
+    return REDIS_URL
+
+
+def _row(stdout: str, name: str) -> str:
+    found = re.search(rf"{name}\s*│\s*([\d,.]+)", stdout)
+    assert found, stdout
+    return found.group(1)
+
+
+def test_consume_scores_a_stream_stores_alerts_and_prints_a_summary(
+    cli: CliRunner, platform: Platform, redis_url: str
+) -> None:
+    with platform.sessions() as session:
+        register_model(
+            session, platform.audit_key, platform.artifact_dir, name="fraud-stream",
+            result=trained(), actor="t",
+        )  # fmt: skip
+        session.commit()
+    tag = uuid.uuid4().hex  # the CLI's state keys live under finai:fraud:, tagged by the ids
+    prefix = unique_prefix()
+    frame = history()
+    frame = frame[frame["timestamp"] >= pd.Timestamp(TEST_START, tz="UTC")].head(60)
+    txs: list[dict[str, object]] = [
+        {**row, "transaction_id": f"{tag}-{row['transaction_id']}",
+         "customer_id": f"{tag}-{row['customer_id']}", "terminal_id": f"{tag}-{row['terminal_id']}"}
+        for row in frame[["transaction_id", "timestamp", "customer_id", "terminal_id", "amount"]]
+        .to_dict("records")
+    ]  # fmt: skip
+    txs.insert(10, {**txs[0], "transaction_id": f"{tag}-bad", "amount": -1.0})
+    client = redis.Redis.from_url(redis_url)
+    streams = ["--stream", f"{prefix}in", "--output", f"{prefix}out", "--dead", f"{prefix}dead",
+               "--group", "g"]  # fmt: skip
+    try:
+        publish(client, txs, f"{prefix}in")
+        result = cli.invoke(
+            app,
+            ["fraud", "consume", "--redis-url", redis_url, "--model", "fraud-stream", *streams,
+             "--consumer", "cli-1", "--batch", "25", "--max-messages", "61"],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert _row(result.stdout, "messages") == "61"
+        assert _row(result.stdout, "scored") == "60"
+        assert _row(result.stdout, "dead letters") == "1"
+        assert _row(result.stdout, "replayed") == "0"
+        assert int(client.xlen(f"{prefix}out")) == 60 and int(client.xlen(f"{prefix}dead")) == 1
+        with platform.sessions() as session:
+            rows = recent_scores(session)
+        assert len(rows) == 60 and {r.actor for r in rows} == {"stream:cli-1"}
+        assert _row(result.stdout, "alerts") == str(sum(r.action.value != "allow" for r in rows))
+        # the model and the Redis URL come from the settings; nothing is left: idle exit
+        cli_env = {"FINAI_REDIS_URL": redis_url, "FINAI_FRAUD_MODEL": "fraud-stream"}
+        get_settings.cache_clear()
+        again = cli.invoke(app, ["fraud", "consume", *streams, "--idle-exit", "0.2"], env=cli_env)
+        assert again.exit_code == 0, again.output
+        assert _row(again.stdout, "messages") == "0"
+    finally:
+        drop_keys(client, prefix)
+        for key in client.scan_iter(match=f"finai:fraud:*{tag}*", count=1000):
+            client.delete(key)
+        client.close()
+
+
+def test_consume_refuses_without_redis_or_with_an_unknown_model_in_one_line(
+    cli: CliRunner, platform: Platform, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FINAI_REDIS_URL", raising=False)
+    get_settings.cache_clear()
+    no_redis = cli.invoke(app, ["fraud", "consume", "--max-messages", "1"])
+    assert no_redis.exit_code == 1 and len(errors(no_redis.stderr)) == 1
+    assert "--redis-url" in no_redis.stderr
+    unknown = cli.invoke(
+        app,
+        ["fraud", "consume", "--redis-url", redis_url, "--model", "nope", "--max-messages", "1"],
+    )
+    assert unknown.exit_code == 1 and len(errors(unknown.stderr)) == 1
+    assert "nope" in unknown.stderr and "Traceback" not in unknown.output
+    bad = cli.invoke(app, ["fraud", "consume", "--batch", "0"])
+    assert bad.exit_code == 2

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -14,12 +19,16 @@ from finai.cli.common import (
     CLI_ACTOR,
     ModelRefOption,
     err,
+    fail,
     metric,
     out,
     platform_session,
     progress_bar,
     user_errors,
 )
+
+if TYPE_CHECKING:
+    from finai.fraud.stream import ConsumeStats
 
 app = typer.Typer(help="Fraud detection: simulate, train, evaluate.", no_args_is_help=True)
 
@@ -212,3 +221,168 @@ def fraud_evaluate(
         if key not in ("model", "start", "end"):
             table.add_row(key, metric(value) if value is not None else "-")
     out.print(table)
+
+
+@contextmanager
+def _stop_on_interrupt(stop: threading.Event) -> Iterator[None]:
+    """Turn the first Ctrl-C into ``stop`` (finish the batch); a second one aborts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _counts(stats: ConsumeStats, stopping: bool) -> str:
+    line = (
+        f"consumed {stats.messages:,} · scored {stats.scored:,} · alerts {stats.alerts:,}"
+        f" · dead letters {stats.dead:,} · replayed {stats.replayed:,}"
+        f" · {stats.rate:,.0f} tx/s"
+    )
+    if stats.retries:
+        line += f" · [yellow]{stats.retries:,} retries (state or Redis unreachable)[/]"
+    return line + (" · stopping after this batch" if stopping else "")
+
+
+@app.command("consume")
+def fraud_consume(
+    redis_url: Annotated[
+        str | None,
+        typer.Option(
+            "--redis-url",
+            help="Redis of the streams and the fraud state; default FINAI_REDIS_URL.",
+            show_default=False,
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="NAME (champion, else newest) or NAME:VERSION; default FINAI_FRAUD_MODEL.",
+            show_default=False,
+        ),
+    ] = None,
+    stream: Annotated[
+        str | None,
+        typer.Option(help="Input stream; default finai:fraud:transactions.", show_default=False),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(help="Output stream; default finai:fraud:scores.", show_default=False),
+    ] = None,
+    dead: Annotated[
+        str | None,
+        typer.Option(help="Dead-letter stream; default finai:fraud:dead.", show_default=False),
+    ] = None,
+    group: Annotated[
+        str | None, typer.Option(help="Consumer group; default finai-fraud.", show_default=False)
+    ] = None,
+    consumer: Annotated[
+        str | None,
+        typer.Option(
+            help="This consumer's name in the group; reuse it after a restart to resume its"
+            " pending messages; default HOST-PID.",
+            show_default=False,
+        ),
+    ] = None,
+    batch: Annotated[int, typer.Option(min=1, max=10_000, help="Messages per batch.")] = 200,
+    max_messages: Annotated[
+        int | None, typer.Option(min=1, help="Stop after this many messages.", show_default=False)
+    ] = None,
+    idle_exit: Annotated[
+        float | None,
+        typer.Option(
+            min=0, help="Stop when no message came for this many seconds.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Score transactions from a Redis Stream: results to a stream, alerts to the database.
+
+    At least once and idempotent per transaction id: a restarted consumer resumes its
+    pending messages, messages of a consumer gone for a minute are taken over, and a
+    repeated id gets its first answer again without counting twice. Malformed messages
+    go to the dead-letter stream with the reason. Ctrl-C stops after the current batch.
+    """
+    import redis
+    from rich.live import Live
+
+    from finai.fraud.pipeline import Scorers
+    from finai.fraud.state_redis import RedisStore
+    from finai.fraud.stream import Consumer, ConsumeStats, StreamConfig
+
+    with platform_session() as (platform, session):
+        url = redis_url or platform.settings.redis_url
+        if not url:
+            raise fail("no Redis to read from: pass --redis-url or set FINAI_REDIS_URL")
+        ref = model or platform.settings.fraud_model
+        base = StreamConfig(batch=batch)
+        config = StreamConfig(
+            stream=base.stream if stream is None else stream,
+            group=base.group if group is None else group,
+            consumer=base.consumer if consumer is None else consumer,
+            output=base.output if output is None else output,
+            dead=base.dead if dead is None else dead,
+            batch=batch,
+        )
+        try:
+            client = redis.Redis.from_url(
+                url, socket_connect_timeout=5, socket_timeout=config.block_ms / 1000 + 30
+            )
+            # the stream has no latency budget: wait for the state (5 s) rather than retry
+            state = RedisStore(
+                redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+            )
+        except ValueError as exc:
+            raise fail(f"invalid Redis URL: {exc}") from None
+        scorers = Scorers(state, platform.artifact_dir)
+        scorers.get(session, ref)  # an unknown model fails here, before anything is read
+        session.rollback()  # hold no read transaction open while consuming
+        worker = Consumer(
+            client, lambda s: scorers.get(s, ref), platform.sessions, platform.audit_key, config
+        )
+        stop = threading.Event()
+        try:
+            client.ping()
+            with (
+                _stop_on_interrupt(stop),
+                Live(_counts(ConsumeStats(), False), console=err, transient=True) as live,
+            ):
+                stats = worker.run(
+                    stop,
+                    max_messages=max_messages,
+                    idle_exit=idle_exit,
+                    progress=lambda s: live.update(_counts(s, stop.is_set())),
+                )
+        except redis.RedisError as exc:
+            raise fail(f"Redis failed ({type(exc).__name__}): {exc}") from None
+        finally:
+            client.close()
+            state.client.close()
+    table = Table("consumed", "")
+    for key, value in [
+        ("messages", f"{stats.messages:,}"),
+        ("scored", f"{stats.scored:,}"),
+        ("replayed", f"{stats.replayed:,}"),
+        ("alerts", f"{stats.alerts:,}"),
+        ("dead letters", f"{stats.dead:,}"),
+        ("retries", f"{stats.retries:,}"),
+        ("seconds", f"{stats.seconds:.2f}"),
+        ("tx/s", f"{stats.rate:,.0f}"),
+    ]:
+        table.add_row(key, value)
+    out.print(table)
+    out.print(
+        f"from {config.stream} (group {config.group}, consumer {config.consumer}) to"
+        f" {config.output}; dead letters to {config.dead}",
+        highlight=False,
+        soft_wrap=True,
+    )
