@@ -17,7 +17,9 @@ from finai.cli import app
 from finai.config import get_settings
 from finai.context import Platform
 from finai.fraud.pipeline import register_model
-from finai.fraud.records import recent_scores
+from finai.fraud.records import recent_scores, save_labels, save_scores
+from finai.fraud.scoring import FraudScorer, Transaction
+from finai.fraud.state import MemoryStore
 from finai.fraud.stream import publish
 from finai.fraud.transactions import load_transactions
 from tests.conftest import REDIS_URL, drop_keys, unique_prefix
@@ -88,7 +90,7 @@ def test_simulate_writes_csv_or_parquet_and_prints_rows_and_fraud_rate(
 
 
 def test_train_registers_and_evaluate_prints_json(
-    cli: CliRunner, platform: Platform, handbook_file: Path
+    cli: CliRunner, platform: Platform, handbook_file: Path, tmp_path: Path
 ) -> None:
     trained = cli.invoke(
         app,
@@ -107,10 +109,16 @@ def test_train_registers_and_evaluate_prints_json(
     assert shown["metrics"]["roc_auc"] > 0.7
     assert shown["data_fingerprint"]
 
+    # the mapping from a dataset spec, one pair of it replaced by --columns
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "columns:\n" + "".join(f"  {k}: {v}\n" for k, v in {**HANDBOOK, "amount": "X"}.items())
+    )
     evaluated = cli.invoke(
         app,
         ["fraud", "evaluate", "--model", "fraud-cli", "--transactions", str(handbook_file),
-         "--start", TEST_START, "--end", TEST_END, "--columns", COLUMNS, "--json"],
+         "--start", TEST_START, "--end", TEST_END, "--spec", str(spec),
+         "--columns", "amount=TX_AMOUNT", "--json"],
     )  # fmt: skip
     assert evaluated.exit_code == 0, evaluated.output
     report = json.loads(evaluated.stdout)
@@ -346,3 +354,42 @@ def test_consume_refuses_without_redis_or_with_an_unknown_model_in_one_line(
     assert "nope" in unknown.stderr and "Traceback" not in unknown.output
     bad = cli.invoke(app, ["fraud", "consume", "--batch", "0"])
     assert bad.exit_code == 2
+
+
+def test_export_writes_stored_scores_with_their_latest_labels(
+    cli: CliRunner, platform: Platform, tmp_path: Path
+) -> None:
+    scorer = FraudScorer(trained().model, "fraud-cli", 1, MemoryStore())
+    rows = history().head(20)
+    with platform.sessions() as session:
+        results = []
+        for row in rows.iloc[:, :5].itertuples(index=False):
+            tx = Transaction(*row)
+            results.append((tx, scorer.score(tx)))
+        save_scores(session, platform.audit_key, results, actor="t", source="api")
+        first = str(rows["transaction_id"].iloc[0])
+        save_labels(session, platform.audit_key, [(first, True)], source="chargeback", actor="t")
+        session.commit()
+    out = tmp_path / "labelled.csv"
+    done = cli.invoke(app, ["fraud", "export", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert "wrote 20 transactions" in done.stderr and "(1 labelled)" in done.stderr
+    back = load_transactions(out)
+    assert len(back) == 20
+    assert back.set_index("transaction_id")["is_fraud"].dropna().to_dict() == {first: 1}
+
+
+def test_spec_errors_are_one_line(cli: CliRunner, transactions: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    for text, reason in (("columns: [a, b]\n", "'columns' mapping"),
+                         ("columns:\n  card: CARD\n", "unknown column 'card'"),
+                         ("columns: {a: [\n", "not valid YAML")):  # fmt: skip
+        spec.write_text(text)
+        done = cli.invoke(
+            app,
+            ["fraud", "train", "--transactions", str(transactions), *WINDOW, "--name", "m",
+             "--spec", str(spec)],
+        )  # fmt: skip
+        assert done.exit_code == 1
+        [line] = errors(done.stderr)
+        assert reason in line

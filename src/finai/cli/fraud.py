@@ -30,7 +30,10 @@ from finai.cli.common import (
 if TYPE_CHECKING:
     from finai.fraud.stream import ConsumeStats
 
-app = typer.Typer(help="Fraud detection: simulate, train, evaluate.", no_args_is_help=True)
+app = typer.Typer(
+    help="Fraud detection: simulate, train, evaluate, consume a stream, export labels.",
+    no_args_is_help=True,
+)
 
 
 class FraudAlgorithm(StrEnum):
@@ -64,10 +67,23 @@ ColumnsOption = Annotated[
 ]
 
 
-def _read_transactions(path: Path, columns: str | None) -> Any:
-    from finai.fraud.transactions import load_transactions, parse_columns
+SpecOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--spec",
+        help="YAML dataset spec with a 'columns' mapping; --columns pairs replace its own.",
+        dir_okay=False,
+    ),
+]
 
-    return load_transactions(path, parse_columns(columns) if columns is not None else None)
+
+def _read_transactions(path: Path, columns: str | None, spec: Path | None) -> Any:
+    from finai.fraud.transactions import columns_from_spec, load_transactions, parse_columns
+
+    mapping = parse_columns(columns) if columns is not None else None
+    if spec is not None:
+        mapping = columns_from_spec(spec, mapping)
+    return load_transactions(path, mapping)
 
 
 @app.command("simulate")
@@ -110,6 +126,7 @@ def fraud_train(
         int, typer.Option(min=0, help="Label delay: the features' delay and the validation gap.")
     ] = 7,
     columns: ColumnsOption = None,
+    spec: SpecOption = None,
     model: Annotated[
         FraudAlgorithm, typer.Option(help="lightgbm, logistic or isolation_forest (no labels).")
     ] = FraudAlgorithm.LIGHTGBM,
@@ -139,7 +156,7 @@ def fraud_train(
     with platform_session() as (platform, session):
         with progress_bar("training") as update:
             update(0.0, "reading transactions")
-            frame = _read_transactions(transactions, columns)
+            frame = _read_transactions(transactions, columns, spec)
             result = train(
                 frame,
                 train_start=train_start,
@@ -185,6 +202,7 @@ def fraud_evaluate(
     start: Annotated[str, typer.Option(help="First day of the test period (UTC).")],
     end: Annotated[str, typer.Option(help="Last day of the test period (UTC).")],
     columns: ColumnsOption = None,
+    spec: SpecOption = None,
     k: Annotated[int, typer.Option("--k", min=1, help="Cards checked a day.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -198,7 +216,7 @@ def fraud_evaluate(
         period = Window.parse(start, end)
         with progress_bar("evaluating") as update:
             update(0.0, "reading transactions")
-            frame = _read_transactions(transactions, columns)
+            frame = _read_transactions(transactions, columns, spec)
             metrics = evaluate_model(loaded, frame, start=start, end=end, k=k, progress=update)
     if period.start <= loaded.split.train.end:
         err.print(
@@ -221,6 +239,31 @@ def fraud_evaluate(
         if key not in ("model", "start", "end"):
             table.add_row(key, metric(value) if value is not None else "-")
     out.print(table)
+
+
+@app.command("export")
+def fraud_export(
+    out_path: Annotated[
+        Path, typer.Option("--out", help="Output .csv or .parquet file.", dir_okay=False)
+    ],
+) -> None:
+    """Write every stored score's transaction with its latest label: the next training set.
+
+    Labels come from chargebacks, analyst verdicts and resolved alerts; a transaction
+    without one has an empty ``is_fraud`` (not known yet).
+    """
+    from finai.fraud.pipeline import write_transactions
+    from finai.fraud.records import labelled_transactions
+
+    with platform_session() as (_platform, session):
+        frame = labelled_transactions(session)
+        write_transactions(frame, out_path)
+    known = int(frame["is_fraud"].notna().sum())
+    err.print(
+        f"wrote {len(frame):,} transactions to {out_path} ({known:,} labelled)",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @contextmanager

@@ -21,7 +21,8 @@ microseconds (finer digits are dropped), the resolution of the event order of
 :mod:`finai.fraud.features`.
 
 Source tables name their columns as they like; :func:`parse_columns` reads the CLI
-mapping ``--columns transaction_id=TX_ID,timestamp=TX_DATETIME,...``. Row numbers in
+mapping ``--columns transaction_id=TX_ID,timestamp=TX_DATETIME,...`` and
+:func:`columns_from_spec` the same mapping from a YAML dataset spec. Row numbers in
 messages count data rows from 1 (the first row after a CSV header) in input order.
 Messages name transaction ids and row numbers, never customer or terminal values.
 """
@@ -36,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from finai.datasets.spec import load_table
 from finai.exceptions import ValidationError
@@ -48,6 +50,7 @@ __all__ = [
     "REQUIRED",
     "TERMINAL",
     "TIME",
+    "columns_from_spec",
     "load_transactions",
     "normalise",
     "parse_columns",
@@ -111,6 +114,51 @@ def parse_columns(text: str) -> dict[str, str]:
         mapping[name] = source
         _check_mapping(mapping)
     return mapping
+
+
+def columns_from_spec(path: str | Path, columns: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Read the column mapping of a transaction dataset spec (YAML), ``columns`` on top.
+
+    The spec names the source column of each canonical one under ``columns``::
+
+        columns:
+          transaction_id: TX_ID
+          timestamp: TX_DATETIME
+          amount: TX_AMOUNT
+
+    Parameters
+    ----------
+    path
+        The YAML file.
+    columns
+        Pairs given besides (``--columns``); they replace the spec's for the same names.
+
+    Raises
+    ------
+    ValidationError
+        (``field="spec"``) when the file cannot be read, is not YAML, or has no
+        ``columns`` mapping of text to text; (``field="columns"``) as for
+        :func:`parse_columns`.
+    """
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"cannot read spec {str(path)!r}: {exc}", field="spec") from None
+    except yaml.YAMLError as exc:
+        raise ValidationError(
+            f"spec {str(path)!r} is not valid YAML: {exc}", field="spec"
+        ) from None
+    mapping = data.get("columns") if isinstance(data, dict) else None
+    if not isinstance(mapping, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+    ):
+        raise ValidationError(
+            "spec must have a 'columns' mapping of canonical name to source column",
+            field="spec",
+        )
+    merged = {**mapping, **(columns or {})}
+    _check_mapping(merged)
+    return merged
 
 
 def normalise(frame: pd.DataFrame, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
