@@ -39,7 +39,8 @@ class Settings(BaseSettings):
         ``redis://127.0.0.1:6379/0``; without it each process keeps its own state in
         memory (one process only).
     redis_prefix
-        Prefix of every Redis key FinAI writes, so deployments can share a server.
+        Prefix of the fraud state's Redis keys (the service and ``finai fraud consume``
+        share them), so deployments can share a server; stream names are set apart.
     fraud_model
         The registered fraud model whose champion scores transactions.
     fraud_write_delay_ms

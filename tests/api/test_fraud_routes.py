@@ -96,6 +96,8 @@ def test_score_stores_audits_and_a_retry_gets_the_first_answer(
         ({"timestamp": "yesterday"}, "timestamp"),
         ({"amount": -1}, "amount"),
         ({"amount": "NaN"}, "amount"),
+        ({"amount": "12.5"}, "amount"),
+        ({"timestamp": 1780000000}, "timestamp"),
         ({"customer_id": "a\x00b"}, "customer_id"),
         ({"extra": 1}, "extra"),
         ({"model": "no such:0"}, "model"),

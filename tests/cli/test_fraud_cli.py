@@ -377,6 +377,9 @@ def test_export_writes_stored_scores_with_their_latest_labels(
     back = load_transactions(out)
     assert len(back) == 20
     assert back.set_index("transaction_id")["is_fraud"].dropna().to_dict() == {first: 1}
+    settled = cli.invoke(app, ["fraud", "export", "--out", str(out), "--genuine-after", "0"])
+    assert settled.exit_code == 0 and "(20 labelled)" in settled.stderr
+    assert load_transactions(out)["is_fraud"].sum() == 1  # the rest counted genuine
 
 
 def test_spec_errors_are_one_line(cli: CliRunner, transactions: Path, tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 
 from finai.api.schemas import NO_CONTROL, ModelRef, Strict
 from finai.fraud import Action, ScoreResult
@@ -14,14 +14,30 @@ from finai.fraud.records import Alert, StoredScore
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NO_CONTROL)]
 
 
+def _iso_text(value: object) -> object:
+    """Refuse epoch numbers: a timestamp is ISO 8601 text, as documented."""
+    if not isinstance(value, str):
+        raise ValueError("must be ISO 8601 text, e.g. 2026-06-01T12:00:00Z")
+    return value
+
+
+def _number(value: object) -> object:
+    """Refuse amounts sent as text or true/false."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON number")
+    return value
+
+
 class TransactionCreate(Strict):
     """One card transaction to score."""
 
     transaction_id: Id = Field(description="unique; a retry with the same id gets the first answer")
-    timestamp: datetime = Field(description="ISO 8601; without an offset it is UTC")
+    timestamp: Annotated[datetime, BeforeValidator(_iso_text)] = Field(
+        description="ISO 8601 text; without an offset it is UTC"
+    )
     customer_id: Id = Field(description="the card (a token, never the card number)")
     terminal_id: Id = Field(description="the merchant's terminal")
-    amount: float = Field(ge=0, allow_inf_nan=False)
+    amount: Annotated[float, BeforeValidator(_number)] = Field(ge=0, allow_inf_nan=False)
     model: ModelRef | None = Field(
         default=None, description="NAME or NAME:VERSION; default: the configured fraud model"
     )

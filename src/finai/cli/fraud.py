@@ -1,4 +1,4 @@
-"""``finai fraud``: simulate transactions, train and evaluate fraud models."""
+"""``finai fraud``: simulate, train, evaluate, consume a stream, export the labelled set."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
@@ -246,17 +247,27 @@ def fraud_export(
     out_path: Annotated[
         Path, typer.Option("--out", help="Output .csv or .parquet file.", dir_okay=False)
     ],
+    genuine_after: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Count an unlabelled transaction older than this many days (before the newest"
+            " one) as genuine: no chargeback came within the label delay.",
+        ),
+    ] = None,
 ) -> None:
     """Write every stored score's transaction with its latest label: the next training set.
 
     Labels come from chargebacks, analyst verdicts and resolved alerts; a transaction
-    without one has an empty ``is_fraud`` (not known yet).
+    without one has an empty ``is_fraud`` (not known yet), or 0 with --genuine-after
+    once it is older than that many days, so the file can be trained on directly.
     """
     from finai.fraud.pipeline import write_transactions
     from finai.fraud.records import labelled_transactions
 
     with platform_session() as (_platform, session):
-        frame = labelled_transactions(session)
+        settle = None if genuine_after is None else timedelta(days=genuine_after)
+        frame = labelled_transactions(session, genuine_after=settle)
         write_transactions(frame, out_path)
     known = int(frame["is_fraud"].notna().sum())
     err.print(
@@ -382,7 +393,8 @@ def fraud_consume(
             )
             # the stream has no latency budget: wait for the state (5 s) rather than retry
             state = RedisStore(
-                redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+                redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5),
+                prefix=platform.settings.redis_prefix,
             )
         except ValueError as exc:
             raise fail(f"invalid Redis URL: {exc}") from None

@@ -519,8 +519,18 @@ def save_labels(
     return len(latest)
 
 
-def labelled_transactions(session: Session) -> pd.DataFrame:
+def labelled_transactions(
+    session: Session, *, genuine_after: timedelta | None = None
+) -> pd.DataFrame:
     """Return the stored scores' transactions with their newest label: the next training set.
+
+    Parameters
+    ----------
+    genuine_after
+        When given, a transaction without a label that is older than this before the
+        newest stored transaction counts as genuine (0): no chargeback came within the
+        label delay, the rule the features' delay assumes. Without it, such labels stay
+        missing.
 
     Returns
     -------
@@ -557,6 +567,11 @@ def labelled_transactions(session: Session) -> pd.DataFrame:
             LABEL: pd.Series([None if v is None else int(v) for v in verdicts], dtype="Int8"),
         }
     )
+    if genuine_after is not None and len(frame):
+        if genuine_after < timedelta(0):
+            raise ValidationError("genuine_after must not be negative", field="genuine_after")
+        settled = frame[TIME] <= frame[TIME].max() - genuine_after
+        frame.loc[settled & frame[LABEL].isna(), LABEL] = 0
     return frame.sort_values([TIME, ID], kind="stable", ignore_index=True)
 
 
