@@ -14,7 +14,7 @@ from finai import exceptions
 
 SRC = Path(finai.__file__).parent
 FACES = ("finai.api", "finai.web", "finai.cli", "finai.demo")
-DOMAINS = ("finai.credit", "finai.fraud")
+DOMAINS = ("finai.credit", "finai.fraud", "finai.governance")
 PLATFORM = (
     "finai.store",
     "finai.registry",
@@ -32,6 +32,7 @@ PACKAGES = [
     "finai.datasets",
     "finai.credit",
     "finai.fraud",
+    "finai.governance",
     "finai.api",
 ]
 

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from finai.cli import credit, fraud, platform
+from finai.cli import credit, fraud, governance, platform
 
 __all__ = ["app", "main"]
 
@@ -27,6 +27,7 @@ app.add_typer(platform.models_app, name="models")
 app.add_typer(platform.audit_app, name="audit")
 app.add_typer(credit.app, name="credit")
 app.add_typer(fraud.app, name="fraud")
+app.add_typer(governance.app, name="governance")
 
 
 def main() -> None:
