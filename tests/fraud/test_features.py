@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +25,7 @@ from finai.fraud.features import (
     OnlineFeatures,
     offline_features,
 )
-from finai.fraud.state import MemoryStore, StateStore
+from finai.fraud.state import MemoryStore, Span, StateStore, StoredEvent
 from finai.fraud.state_redis import RedisStore
 from tests.conftest import drop_keys
 
@@ -453,3 +457,179 @@ def test_online_equals_offline_with_redis_store(
         assert_same(online, offline_features(table, config))
     finally:
         drop_keys(redis_client, prefix)
+
+
+# -- batches: features_and_record == features then record, one by one --------------------
+
+
+class Counting:
+    """A store that counts the calls of its methods."""
+
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        self.calls[name] += 1
+        return getattr(self.store, name)
+
+
+def test_a_batch_is_read_and_recorded_in_one_round_trip_per_wave() -> None:
+    counting = Counting(MemoryStore())
+    online = OnlineFeatures(counting)  # type: ignore[arg-type]
+    apart = [tx(f"a{i}", at(0, i), card=f"c{i}", terminal=f"t{i}") for i in range(50)]
+    batch = online.features_and_record(apart)
+    assert counting.calls == {"read_many": 1, "record_many": 1}
+    assert batch.values.shape == (50, len(FEATURE_NAMES)) and batch.outcomes == tuple(range(50))
+    assert batch.names == FEATURE_NAMES
+    # the same card three times, the same terminal twice: three waves
+    counting.calls.clear()
+    shared = [
+        tx("s1", at(1), card="c0", terminal="t9"),
+        tx("s2", at(1, 1), card="c0", terminal="t8"),
+        tx("s3", at(1, 2), card="cx", terminal="t8"),
+        tx("s4", at(1, 3), card="c0", terminal="t7"),
+    ]
+    batch = online.features_and_record(shared)
+    assert counting.calls == {"read_many": 3, "record_many": 3}
+    counts = [batch.features(i)["card_count_7d"] for i in range(4)]  # type: ignore[index]
+    assert counts == [2.0, 3.0, 1.0, 4.0]  # c0 had a0; each sees the batch's earlier ones
+    assert online.features_and_record([]).values.shape == (0, len(FEATURE_NAMES))
+
+
+def test_a_batch_reports_refused_events_in_place_and_records_them_not() -> None:
+    online = OnlineFeatures(MemoryStore(), max_lateness=timedelta(hours=2))
+    batch = online.features_and_record(
+        [
+            tx("a", at(10)),
+            tx("bad", at(10), amount=-1.0),
+            tx("late", at(10, -3), card="c2"),  # too late for t1, after a
+            tx("b", at(10, 1)),
+            tx("a", at(10, 2), card="c3", terminal="t3"),  # a repeat: features, no record
+        ]
+    )
+    errors = [o.field if isinstance(o, ValidationError) else o for o in batch.outcomes]
+    assert errors == [0, "amount", "timestamp", 1, 2]
+    assert batch.features(3)["card_count_1d"] == 2.0  # type: ignore[index]
+    assert online.features(tx("next", at(10, 3)))["card_count_1d"] == 3.0
+    assert online.features(tx("next", at(10, 3), card="c3"))["card_count_1d"] == 1.0
+
+
+TOO_FAR = 10**17  # after every generated time: probes of who keeps which id
+STEPS_HOURS = [-30.0, -3.0, 0.0, 0.0, 0.5, 1.0, 5.0, 24.0, 8 * 24.0, 20 * 24.0]
+
+
+@st.composite
+def event_batches(
+    draw: st.DrawFn,
+) -> tuple[list[list[Tx]], list[list[tuple[str, bool]]], timedelta]:
+    """Batches of events with repeated cards, terminals and ids, ties, late and invalid
+    events, trims (jumps over the retention); labels of seen ids between batches."""
+    pool = draw(
+        st.lists(st.text("abz", min_size=1, max_size=2), min_size=1, max_size=8, unique=True)
+    )
+    n = draw(st.integers(1, 40))
+    hours = 0.0
+    events: list[Tx] = []
+    for _ in range(n):
+        hours += draw(st.sampled_from(STEPS_HOURS))
+        amount = draw(st.one_of(st.sampled_from([0.0, 0.1, 10.0, 33.3, -1.0]), st.floats(0, 1e4)))
+        events.append(
+            tx(
+                draw(st.sampled_from(pool)),
+                at(hours=hours),
+                card=draw(st.sampled_from(["c0", "c1", "c2"])),
+                terminal=draw(st.sampled_from(["t0", "t1", "t2"])),
+                amount=amount,
+            )
+        )
+    cuts = sorted(draw(st.sets(st.integers(1, max(1, n - 1)), max_size=4)) | {0, n})
+    batches = [events[a:b] for a, b in pairwise(cuts) if a < b]
+    labels = [
+        draw(st.lists(st.tuples(st.sampled_from(pool), st.booleans()), max_size=3)) for _ in batches
+    ]
+    lateness = draw(st.sampled_from([timedelta(days=1), timedelta(hours=2), timedelta(0)]))
+    return batches, labels, lateness
+
+
+def outcome(value: dict[str, float] | ValidationError) -> object:
+    return (value.field, str(value)) if isinstance(value, ValidationError) else value
+
+
+def one_by_one(online: OnlineFeatures, events: Sequence[Tx]) -> list[object]:
+    found: list[object] = []
+    for event in events:
+        try:
+            features = online.features(event)
+            online.record(event)
+        except ValidationError as exc:
+            found.append(outcome(exc))
+        else:
+            found.append(features)
+    return found
+
+
+def final_state(store: StateStore, ids: Sequence[str]) -> list[object]:
+    everything = Span(-(2**62), 2**62)
+    views: list[object] = [
+        store.read(card, terminal, card_span=everything, terminal_span=everything)
+        for card in ("c0", "c1", "c2")
+        for terminal in ("t0", "t1", "t2")
+    ]
+    labelled = [store.label(i, True) for i in ids]  # still kept (not forgotten)
+    taken = [
+        store.record(
+            f"p{i}", f"p{i}", StoredEvent(i, TOO_FAR, 0.0), retention_us=1, max_lateness_us=0
+        )
+        for i in ids
+    ]
+    return [*views, labelled, taken]
+
+
+def assert_batches_match(
+    batched: OnlineFeatures,
+    sequential: OnlineFeatures,
+    batches: list[list[Tx]],
+    labels: list[list[tuple[str, bool]]],
+) -> None:
+    for events, verdicts in zip(batches, labels, strict=True):
+        batch = batched.features_and_record(events)
+        got = [outcome(batch.features(i)) for i in range(len(events))]
+        assert got == one_by_one(sequential, events)  # exactly, not to rounding
+        for transaction_id, is_fraud in verdicts:
+            assert batched.label(transaction_id, is_fraud) == sequential.label(
+                transaction_id, is_fraud
+            )
+    ids = sorted({e.transaction_id for events in batches for e in events})
+    assert final_state(batched.store, ids) == final_state(sequential.store, ids)
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=event_batches(), config=st.sampled_from(CONFIGS))
+def test_a_batch_equals_its_events_one_by_one_with_memory_store(
+    case: tuple[list[list[Tx]], list[list[tuple[str, bool]]], timedelta], config: FeatureConfig
+) -> None:
+    batches, labels, lateness = case
+    batched = OnlineFeatures(MemoryStore(), config, max_lateness=lateness)
+    sequential = OnlineFeatures(MemoryStore(), config, max_lateness=lateness)
+    assert_batches_match(batched, sequential, batches, labels)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=event_batches(), config=st.sampled_from(CONFIGS))
+def test_a_batch_equals_its_events_one_by_one_with_redis_store(
+    redis_client: redis.Redis,
+    case: tuple[list[list[Tx]], list[list[tuple[str, bool]]], timedelta],
+    config: FeatureConfig,
+) -> None:
+    batches, labels, lateness = case
+    prefixes = [f"finai:test:{uuid.uuid4().hex}:" for _ in range(2)]
+    try:
+        batched, sequential = (
+            OnlineFeatures(RedisStore(redis_client, prefix), config, max_lateness=lateness)
+            for prefix in prefixes
+        )
+        assert_batches_match(batched, sequential, batches, labels)
+    finally:
+        for prefix in prefixes:
+            drop_keys(redis_client, prefix)

@@ -10,11 +10,13 @@ import pytest
 import redis
 from hypothesis import given
 from hypothesis import strategies as st
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from finai.exceptions import ValidationError
 from finai.fraud.features import OnlineFeatures
 from finai.fraud.scoring import FraudScorer, ScoreResult, Transaction, state_store
-from finai.fraud.state import MemoryStore, StateStore
+from finai.fraud.state import MemoryStore, StateStore, StateUnavailable
 from finai.fraud.state_redis import RedisStore
 from finai.fraud.thresholds import Action
 from tests.fraud.simulations import history, trained
@@ -167,6 +169,81 @@ def test_unreachable_redis_degrades_fast_and_recovers(redis_client: redis.Redis)
     tripped.score(tx("a"))
     dead.connection_pool.disconnect()
     assert tripped.score(tx("b")).degraded
+
+
+# -- FraudScorer.score_batch ---------------------------------------------------------------
+
+
+def batch_of(n: int) -> list[Transaction]:
+    """``n`` simulated transactions in time order, with repeats, a late one and a retry."""
+    frame = history().iloc[2000 : 2000 + n, :5]
+    txs = [Transaction(*row) for row in frame.itertuples(index=False)]
+    late = Transaction("late", txs[5].timestamp - timedelta(days=3), txs[5].customer_id,
+                       txs[5].terminal_id, 10.0)  # fmt: skip
+    changed = Transaction(txs[3].transaction_id, txs[9].timestamp, "elsewhere", "m-x", 9999.0)
+    return [*txs[:10], txs[2], late, changed, *txs[10:]]
+
+
+def outcome(result: ScoreResult | ValidationError) -> tuple[object, ...]:
+    if isinstance(result, ValidationError):
+        return ("refused", result.field)
+    reasons = tuple(r.feature for r in result.reasons)
+    return (result.transaction_id, result.action, reasons, result.replayed, result.degraded)
+
+
+def test_score_batch_equals_score_one_by_one(store: StateStore) -> None:
+    txs = batch_of(200)
+    batched = scorer(store).score_batch(txs[:120]) + scorer(store).score_batch(txs[120:])
+    one_by_one = scorer(MemoryStore())
+    expected: list[ScoreResult | ValidationError] = []
+    for t in txs:
+        try:
+            expected.append(one_by_one.score(t))
+        except ValidationError as exc:
+            expected.append(exc)
+    assert [outcome(r) for r in batched] == [outcome(r) for r in expected]
+    scores = [r.score for r in batched if isinstance(r, ScoreResult)]
+    assert scores == pytest.approx([r.score for r in expected if isinstance(r, ScoreResult)])
+    assert [outcome(r)[0] for r in batched].count("refused") == 1
+    assert [r.replayed for r in batched if isinstance(r, ScoreResult)].count(True) == 2
+    assert {r.action for r in batched if isinstance(r, ScoreResult)} > {Action.ALLOW}
+    # the batch remembered its answers: scoring it again replays every one
+    again = scorer(store).score_batch(txs[:120])
+    assert all(r.replayed for r in again if isinstance(r, ScoreResult))
+    firsts = {r.transaction_id: r for r in batched if isinstance(r, ScoreResult) and not r.replayed}
+    assert all(
+        r.scored_at == firsts[r.transaction_id].scored_at
+        for r in again
+        if isinstance(r, ScoreResult)
+    )
+
+
+def test_score_batch_explains_every_answer_when_asked() -> None:
+    txs = batch_of(40)
+    explained = scorer(MemoryStore()).score_batch(txs, explain=True)
+    plain = scorer(MemoryStore()).score_batch(txs)
+    for e, p in zip(explained, plain, strict=True):
+        if isinstance(e, ValidationError):
+            assert isinstance(p, ValidationError)
+            continue
+        assert isinstance(p, ScoreResult)
+        assert e.score == pytest.approx(p.score) and e.action is p.action
+        assert e.reasons or e.replayed
+        if p.action is not Action.ALLOW:
+            assert e.reasons == p.reasons
+        else:
+            assert p.reasons == ()
+    assert scorer(MemoryStore()).score_batch([]) == []
+
+
+def test_score_batch_raises_instead_of_degrading_when_the_store_is_down() -> None:
+    dead = redis.Redis(
+        port=1, socket_connect_timeout=0.05, socket_timeout=0.05, retry=Retry(NoBackoff(), 0)
+    )
+    s = FraudScorer(trained().model, "fraud", 1, RedisStore(dead), retry_after=timedelta(0))
+    with pytest.raises(StateUnavailable):
+        s.score_batch(batch_of(20))
+    assert s.score(tx()).degraded  # the one-by-one path still degrades
 
 
 def test_state_store_is_memory_without_a_url_and_redis_with_one() -> None:

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import TypeVar
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from finai.exceptions import ValidationError
-from finai.fraud.state import MemoryStore, Recorded, Span, StateStore, StateView, StoredEvent
+from finai.fraud.state import (
+    MemoryStore,
+    ReadRequest,
+    Recorded,
+    Span,
+    StateStore,
+    StateUnavailable,
+    StateView,
+    StoredEvent,
+)
 from finai.fraud.state_redis import RedisStore
 from tests.conftest import REDIS_URL, drop_keys, unique_prefix
 
@@ -38,6 +49,17 @@ def read(
 
 def ids(events: tuple[StoredEvent, ...]) -> list[str]:
     return [e.transaction_id for e in events]
+
+
+@pytest.fixture
+def twin(store: StateStore) -> Iterator[StateStore]:
+    """A second, empty store of the same kind as ``store``."""
+    if isinstance(store, RedisStore):
+        prefix = unique_prefix()
+        yield RedisStore(store.client, prefix=prefix)
+        drop_keys(store.client, prefix)
+    else:
+        yield MemoryStore()
 
 
 def in_threads(count: int, work: Callable[[int], T]) -> list[T]:
@@ -148,6 +170,16 @@ def test_recording_forgets_events_older_than_the_retention(store: StateStore) ->
     assert store.label("old", False) is False
 
 
+def test_a_transaction_id_stays_taken_after_its_event_is_forgotten(store: StateStore) -> None:
+    record(store, StoredEvent("old", T0, 1.0))
+    record(store, StoredEvent("now", T0 + RETENTION, 2.0))  # forgets "old"
+    assert ids(read(store).card) == ["now"]
+    assert store.label("old", True) is False
+    again = StoredEvent("old", T0 + RETENTION + 1, 3.0)
+    assert record(store, again, card="c2", terminal="t2") is Recorded.DUPLICATE
+    assert read(store, card="c2", terminal="t2").card == ()
+
+
 # -- labels -------------------------------------------------------------------------------
 
 
@@ -202,6 +234,80 @@ def test_remember_is_atomic_under_concurrent_threads(store: StateStore) -> None:
         assert store.remember(transaction_id, "late") == first
 
 
+# -- batches ------------------------------------------------------------------------------
+
+BATCH = [  # (card, terminal, event): repeats, ties, late events, a trim
+    ("c1", "t1", StoredEvent("a", T0, 1.0)),
+    ("c2", "t1", StoredEvent("b", T0, 2.5)),
+    ("c1", "t2", StoredEvent("a", T0 + 9, 9.0)),  # duplicate id, another terminal
+    ("c1", "t1", StoredEvent("late", T0 - LATENESS - 1, 3.0)),  # too late for c1 and t1
+    ("c3", "t3", StoredEvent("late2", T0 - LATENESS - 1, 3.0)),  # fine elsewhere
+    ("c1", "t1", StoredEvent("c", T0 - LATENESS, 4.0)),  # just within the allowance
+    ("c2", "t2", StoredEvent("d", T0 + 5, 0.0)),
+    ("c2", "t1", StoredEvent("e", T0 + RETENTION, 5.0)),  # forgets a, b, c at t1
+    ("c1", "t1", StoredEvent("f", T0 + RETENTION, 6.0)),
+    ("c1", "t1", StoredEvent("a", T0 + RETENTION + 1, 7.0)),  # forgotten, still taken
+]
+CARDS = ("c1", "c2", "c3", "c9")
+TERMINALS = ("t1", "t2", "t3", "t9")
+
+
+def record_batch(store: StateStore, batch: list[tuple[str, str, StoredEvent]]) -> list[Recorded]:
+    return store.record_many(batch, retention_us=RETENTION, max_lateness_us=LATENESS)
+
+
+def everything(store: StateStore) -> list[StateView]:
+    return [read(store, card, terminal) for card in CARDS for terminal in TERMINALS]
+
+
+def test_record_many_is_record_one_by_one_in_order(store: StateStore, twin: StateStore) -> None:
+    outcomes = record_batch(store, BATCH[:5]) + record_batch(store, BATCH[5:])
+    one_by_one = [
+        twin.record(card, terminal, event, retention_us=RETENTION, max_lateness_us=LATENESS)
+        for card, terminal, event in BATCH
+    ]
+    assert outcomes == one_by_one
+    assert outcomes[:5] == [Recorded.ADDED, Recorded.ADDED, Recorded.DUPLICATE,
+                            Recorded.TOO_LATE, Recorded.ADDED]  # fmt: skip
+    assert outcomes[-1] is Recorded.DUPLICATE
+    assert everything(store) == everything(twin)
+    assert [store.label(i, True) for i in "abcdef"] == [twin.label(i, True) for i in "abcdef"]
+    assert record_batch(store, []) == []
+
+
+def test_read_many_is_read_one_by_one(store: StateStore) -> None:
+    record_batch(store, BATCH[:7])
+    store.label("b", True)
+    spans = [EVERYTHING, Span(T0 - 1, T0), Span(T0, T0 + 9), Span(T0 + 9, T0 + 9)]
+    reads = [
+        ReadRequest(card, terminal, card_span, terminal_span)
+        for card, terminal in [("c1", "t1"), ("c2", "t2"), ("c9", "t1"), ("c1", "t9")]
+        for card_span in spans
+        for terminal_span in spans
+    ]
+    views = list(store.read_many(reads))
+    assert views == [
+        store.read(r.card_id, r.terminal_id, card_span=r.card_span, terminal_span=r.terminal_span)
+        for r in reads
+    ]
+    assert views[0].frauds == {"b"} and views[0].card_newest_us == T0
+    again = store.read_many(reads)  # a sequence, possibly built as accessed
+    assert len(again) == len(reads) and again[-1] == views[-1]
+    assert list(again[2:5]) == views[2:5]
+    assert list(store.read_many([])) == []
+
+
+def test_remember_many_is_remember_one_by_one_in_order(store: StateStore, twin: StateStore) -> None:
+    for s in (store, twin):
+        s.remember("old", "kept")
+    pairs = [("old", "new"), ("x", "1"), ("y", ""), ("x", "2"), ("y", "3"), ("z", "4")]
+    firsts = store.remember_many(pairs)
+    assert firsts == [twin.remember(tid, payload) for tid, payload in pairs]
+    assert firsts == ["kept", None, None, "1", "", None]
+    assert store.remember_many([("x", "5"), ("w", "6")]) == ["1", None]
+    assert store.remember_many([]) == []
+
+
 # -- Redis specifics ----------------------------------------------------------------------
 
 
@@ -253,10 +359,35 @@ def test_redis_keys_expire_after_the_ttl(redis_client: redis.Redis) -> None:
 
 
 def test_redis_store_refuses_ids_with_its_separator(redis_client: redis.Redis) -> None:
-    store = RedisStore(redis_client, unique_prefix())
+    prefix = unique_prefix()
+    store = RedisStore(redis_client, prefix)
     with pytest.raises(ValidationError) as info:
         record(store, StoredEvent("a\0b", T0, 1.0))
     assert info.value.field == "transaction_id"
+    batch = [("c1", "t1", StoredEvent("fine", T0, 1.0)), ("c1", "t1", StoredEvent("a\0", T0, 1.0))]
+    with pytest.raises(ValidationError) as info:
+        record_batch(store, batch)
+    assert info.value.field == "transaction_id"
+    assert read(store) == StateView((), (), frozenset(), None, None)  # nothing was sent
+
+
+def test_an_unreachable_redis_raises_state_unavailable_for_every_call() -> None:
+    dead = redis.Redis(
+        port=1, socket_connect_timeout=0.05, socket_timeout=0.05, retry=Retry(NoBackoff(), 0)
+    )
+    store = RedisStore(dead)
+    calls: list[Callable[[], object]] = [
+        lambda: read(store),
+        lambda: record(store, StoredEvent("a", T0, 1.0)),
+        lambda: store.label("a", True),
+        lambda: store.remember("a", "x"),
+        lambda: store.read_many([ReadRequest("c1", "t1", EVERYTHING, EVERYTHING)]),
+        lambda: record_batch(store, [("c1", "t1", StoredEvent("a", T0, 1.0))]),
+        lambda: store.remember_many([("a", "x")]),
+    ]
+    for call in calls:
+        with pytest.raises(StateUnavailable):
+            call()
 
 
 def test_redis_store_refuses_bad_settings(redis_client: redis.Redis) -> None:

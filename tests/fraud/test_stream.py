@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,8 +21,8 @@ from sqlalchemy.orm import Session
 from finai.context import Platform
 from finai.exceptions import ValidationError
 from finai.fraud.records import Alert, StoredScore, list_alerts, recent_scores
-from finai.fraud.scoring import FraudScorer, Transaction
-from finai.fraud.state import MemoryStore, StateStore, StateUnavailable, StateView
+from finai.fraud.scoring import FraudScorer, ScoreResult, Transaction
+from finai.fraud.state import MemoryStore, StateStore, StateUnavailable
 from finai.fraud.state_redis import RedisStore
 from finai.fraud.stream import GROUP, Consumer, ConsumeStats, StreamConfig, publish
 from finai.fraud.thresholds import Action
@@ -257,7 +258,7 @@ def crashing_sessions(platform: Platform) -> Callable[[], Session]:
 
 
 class NoSettling:
-    """A Redis client that dies when writing results and acknowledgements."""
+    """A Redis client that dies when writing results and acknowledgements (a ``MULTI``)."""
 
     def __init__(self, client: redis.Redis) -> None:
         self._client = client
@@ -266,7 +267,9 @@ class NoSettling:
         return getattr(self._client, name)
 
     def pipeline(self, transaction: bool = True) -> Any:
-        raise Crash("the process died after the commit")
+        if transaction:
+            raise Crash("the process died after the commit")
+        return self._client.pipeline(transaction=False)  # the state store's batches
 
 
 def test_after_a_crash_before_the_commit_the_consumer_resumes_its_pending_messages(
@@ -338,30 +341,37 @@ def test_a_message_deleted_while_pending_goes_to_the_dead_letters(
 
 
 class Flaky:
-    """A state store that is unreachable for its first ``failures`` reads."""
+    """A state store whose ``method`` is unreachable ``failures`` times after ``after`` calls."""
 
-    def __init__(self, store: StateStore, *, failures: int, after: int) -> None:
+    def __init__(self, store: StateStore, method: str, *, failures: int, after: int) -> None:
         self.store = store
+        self.method = method
         self.failures = failures
         self.after = after
-        self.reads = 0
-
-    def read(self, *args: Any, **kwargs: Any) -> StateView:
-        self.reads += 1
-        if self.reads > self.after and self.failures > 0:
-            self.failures -= 1
-            raise StateUnavailable("Redis is unreachable (ConnectionError)")
-        return self.store.read(*args, **kwargs)
+        self.calls = 0
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.store, name)
+        attribute = getattr(self.store, name)
+        if name != self.method:
+            return attribute
+
+        def flaky(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            if self.calls > self.after and self.failures > 0:
+                self.failures -= 1
+                raise StateUnavailable("Redis is unreachable (ConnectionError)")
+            return attribute(*args, **kwargs)
+
+        return flaky
 
 
+@pytest.mark.parametrize("method", ["read_many", "record_many", "remember_many"])
 def test_a_state_store_outage_leaves_the_batch_pending_and_it_is_retried_not_degraded(
-    platform: Platform, redis_client: redis.Redis, prefix: str
+    platform: Platform, redis_client: redis.Redis, prefix: str, method: str
 ) -> None:
-    publish(redis_client, transactions(50), f"{prefix}in")
-    flaky = Flaky(RedisStore(redis_client, prefix=prefix), failures=2, after=10)
+    txs = transactions(50)
+    publish(redis_client, txs, f"{prefix}in")
+    flaky = Flaky(RedisStore(redis_client, prefix=prefix), method, failures=2, after=1)
     worker = Consumer(
         redis_client, FraudScorer(trained().model, MODEL, 1, flaky),  # type: ignore[arg-type]
         platform.sessions, platform.audit_key, config(prefix, batch=25),
@@ -369,10 +379,46 @@ def test_a_state_store_outage_leaves_the_batch_pending_and_it_is_retried_not_deg
     seen: list[ConsumeStats] = []
     stats = worker.run(max_messages=50, progress=seen.append)
     assert (stats.messages, stats.scored, stats.retries) == (50, 50, 2)
-    assert [s.retries for s in seen[:2]] == [1, 2]
+    assert [s.retries for s in seen if s.retries][:2] == [1, 2]  # reported as they happen
     assert len(stored(platform)) == 50 and not any(r.degraded for r in stored(platform))
-    assert {o["degraded"] for o in entries(redis_client, f"{prefix}out")} == {"0"}
+    out = entries(redis_client, f"{prefix}out")
+    assert {o["degraded"] for o in out} == {"0"}
+    # the retried batch was recorded once, and scored as if nothing had failed
     assert card_events(redis_client, prefix) == 50 and pending(redis_client, prefix) == 0
+    reference = FraudScorer(trained().model, MODEL, 1, MemoryStore())
+    expected = reference.score_batch([Transaction.from_mapping(t) for t in txs])
+    assert [float(o["score"]) for o in out] == [
+        r.score for r in expected if isinstance(r, ScoreResult)
+    ]
+    assert {o["replayed"] for o in out} == {"0"}
+
+
+class Counting:
+    """A state store that counts the calls of its methods."""
+
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        self.calls[name] += 1
+        return getattr(self.store, name)
+
+
+def test_a_batch_costs_the_state_a_few_round_trips_not_three_per_message(
+    platform: Platform, redis_client: redis.Redis, prefix: str
+) -> None:
+    publish(redis_client, transactions(120), f"{prefix}in")
+    counting = Counting(RedisStore(redis_client, prefix=prefix))
+    worker = Consumer(
+        redis_client, FraudScorer(trained().model, MODEL, 1, counting),  # type: ignore[arg-type]
+        platform.sessions, platform.audit_key, config(prefix, batch=60),
+    )  # fmt: skip
+    assert worker.run(max_messages=120).scored == 120
+    calls = counting.calls
+    assert calls["read"] == calls["record"] == calls["remember"] == 0
+    assert calls["remember_many"] == 2
+    assert 2 <= calls["read_many"] == calls["record_many"] <= 10  # a few waves per batch
 
 
 def test_the_scorer_in_force_is_asked_per_batch(

@@ -15,6 +15,7 @@ from finai.fraud.scoring import FraudScorer, ScoreResult, Transaction, state_sto
 from finai.fraud.simulator import simulate
 from finai.fraud.state import MemoryStore, StateStore, StateUnavailable
 from finai.fraud.state_redis import RedisStore
+from finai.fraud.stream import Consumer, ConsumeStats, StreamConfig, publish
 from finai.fraud.thresholds import Action, Thresholds, by_alert_budget, by_cost
 from finai.fraud.training import TrainResult, train
 from finai.fraud.transactions import load_transactions, normalise, parse_columns
@@ -27,6 +28,8 @@ __all__ = [
     "KIND",
     "TOP_K",
     "Action",
+    "ConsumeStats",
+    "Consumer",
     "FeatureConfig",
     "FraudMetrics",
     "FraudModel",
@@ -40,6 +43,7 @@ __all__ = [
     "Scorers",
     "StateStore",
     "StateUnavailable",
+    "StreamConfig",
     "Thresholds",
     "TimeSplit",
     "TrainResult",
@@ -55,6 +59,7 @@ __all__ = [
     "normalise",
     "offline_features",
     "parse_columns",
+    "publish",
     "register_model",
     "simulate",
     "state_store",

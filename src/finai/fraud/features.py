@@ -46,12 +46,15 @@ event of its card or terminal by more than ``max_lateness`` (1 day by default) i
 refused with a :class:`~finai.exceptions.ValidationError` on ``timestamp``;
 every accepted event gets exactly the features it would get offline from the events
 recorded so far. Fed in event order, with labels recorded as they become known, the
-online features equal the offline ones.
+online features equal the offline ones. A batch
+(:meth:`OnlineFeatures.features_and_record`) gets exactly the features its events would
+get one by one, in a few round trips.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -64,10 +67,11 @@ import numpy.typing as npt
 import pandas as pd
 
 from finai.exceptions import ValidationError
-from finai.fraud.state import Recorded, Span, StateStore, StateView, StoredEvent
+from finai.fraud.state import ReadRequest, Recorded, Span, StateStore, StateView, StoredEvent
 
 __all__ = [
     "FEATURE_NAMES",
+    "FeatureBatch",
     "FeatureConfig",
     "OnlineFeatures",
     "TransactionEvent",
@@ -528,6 +532,100 @@ def _event(event: TransactionEvent) -> _Event:
     )
 
 
+def _stored_order(event: StoredEvent) -> tuple[int, str]:
+    return (event.time_us, event.transaction_id)
+
+
+def _stored_time(event: StoredEvent) -> int:
+    return event.time_us
+
+
+def _waves(events: Sequence[tuple[int, _Event]]) -> list[list[tuple[int, _Event]]]:
+    """Cut events into waves, each after the last earlier one sharing a key with it.
+
+    The keys are the card, the terminal and the transaction id: what an event reads
+    or writes in the state, and what decides whether it is a duplicate. Events of one
+    wave share none, so they touch different state; within a wave they keep their
+    order.
+    """
+    last: dict[tuple[int, str], int] = {}
+    waves: list[list[tuple[int, _Event]]] = []
+    for item in events:
+        e = item[1]
+        keys = ((0, e.card_id), (1, e.terminal_id), (2, e.transaction_id))
+        wave = 1 + max(last.get(key, -1) for key in keys)
+        for key in keys:
+            last[key] = wave
+        if wave == len(waves):
+            waves.append([])
+        waves[wave].append(item)
+    return waves
+
+
+def _window_values(
+    e: _Event, view: StateView, card_after: list[int], terminal_after: list[int]
+) -> list[float]:
+    """Return an event's window aggregates from its view, flat.
+
+    In order: card counts per window (this event included), their amount sums, the
+    count and sum of the card's earlier events in the largest window, terminal
+    counts per window and their fraud counts. ``card_after`` and ``terminal_after``
+    are the windows' exclusive lower bounds. A view's events come in event order, so
+    the events before this one are a prefix of them and each window's a suffix of it.
+    """
+    key = (e.time_us, e.transaction_id)
+    card = view.card
+    cut = bisect_left(card, key, key=_stored_order)
+    amounts = [x.amount for x in card[:cut]]
+    counts: list[float] = []
+    sums: list[float] = []
+    start = cut
+    for after in card_after:
+        start = bisect_right(card, after, hi=cut, key=_stored_time)
+        counts.append(cut - start + 1.0)
+        sums.append(sum(amounts[start:], 0.0) + e.amount)
+    earlier = [float(cut - start), sum(amounts[start:], 0.0)]
+    terminal = view.terminal
+    cut = bisect_left(terminal, key, key=_stored_order)
+    frauds = view.frauds
+    flags = [x.transaction_id in frauds for x in terminal[:cut]] if frauds else []
+    terminal_counts: list[float] = []
+    terminal_frauds: list[float] = []
+    for after in terminal_after:
+        start = bisect_right(terminal, after, hi=cut, key=_stored_time)
+        terminal_counts.append(float(cut - start))
+        terminal_frauds.append(float(sum(flags[start:])))
+    return counts + sums + earlier + terminal_counts + terminal_frauds
+
+
+@dataclass(frozen=True)
+class FeatureBatch:
+    """The features of a batch of events (:meth:`OnlineFeatures.features_and_record`).
+
+    Attributes
+    ----------
+    names
+        The feature names, the columns of ``values``.
+    values
+        ``(rows, features)`` array: the features of the events that got them, in
+        the batch's order.
+    outcomes
+        Per event of the batch, in order: its row in ``values``, or the error that
+        refused it.
+    """
+
+    names: tuple[str, ...]
+    values: Floats
+    outcomes: tuple[int | ValidationError, ...]
+
+    def features(self, i: int) -> dict[str, float] | ValidationError:
+        """Event ``i``'s features by name (as :meth:`OnlineFeatures.features`), or its error."""
+        outcome = self.outcomes[i]
+        if isinstance(outcome, ValidationError):
+            return outcome
+        return dict(zip(self.names, self.values[outcome].tolist(), strict=True))
+
+
 class OnlineFeatures:
     """Fraud features per event, from a state store; equal to :func:`offline_features`.
 
@@ -603,52 +701,153 @@ class OnlineFeatures:
             ``max_lateness``.
         """
         e = _event(event)
-        widest = self.config.windows[-1]
-        t = np.array([e.time_us], dtype=np.int64)
-        after, until = _terminal_span(t, widest, self.config.delay_days)
+        (request,), (card_after,), (terminal_after,) = self._plan([e])
         view = self.store.read(
             e.card_id,
             e.terminal_id,
-            card_span=Span(int(_card_after(t, widest)[0]), e.time_us),
-            terminal_span=Span(int(after[0]), int(until[0])),
+            card_span=request.card_span,
+            terminal_span=request.terminal_span,
         )
         self._check_lateness(e.time_us, view)
-        amount = np.array([e.amount], dtype=np.float64)
-        values = _assemble(t, amount, self._aggregates(e, view), self.config)[:, 0].tolist()
+        row = _window_values(e, view, card_after, terminal_after)
+        values = self._matrix([e], [row])[0].tolist()
         return dict(zip(self.config.feature_names, values, strict=True))
+
+    def features_and_record(self, events: Sequence[TransactionEvent]) -> FeatureBatch:
+        """Compute the features of a batch of events and record them, in few round trips.
+
+        The same as ``features(e)`` then ``record(e)`` for each event in order (an
+        event refused by either is not recorded): an event sees the events of the
+        batch before it that share its card or terminal, a repeated transaction id is
+        recorded once. To get there the batch is cut into waves, each event in the
+        wave after the last earlier event sharing its card, terminal or transaction
+        id; events of one wave touch different state, so each wave is read in one
+        :meth:`~finai.fraud.state.StateStore.read_many` and recorded in one
+        :meth:`~finai.fraud.state.StateStore.record_many`. A batch of events of
+        different cards and terminals takes two round trips.
+
+        Parameters
+        ----------
+        events
+            The transactions, in the order they are to be scored.
+
+        Returns
+        -------
+        FeatureBatch
+            The features of the events recorded (or already kept: a retry), and the
+            :class:`~finai.exceptions.ValidationError` of each event refused, as
+            :meth:`features` or :meth:`record` would raise it.
+
+        Raises
+        ------
+        StateUnavailable
+            When the store cannot be reached; the waves before were recorded (a retry
+            of the batch gets the same features: an event's own record is ignored).
+        """
+        outcomes: list[int | ValidationError] = []
+        parsed: list[tuple[int, _Event]] = []
+        for i, event in enumerate(events):
+            try:
+                parsed.append((i, _event(event)))
+            except ValidationError as exc:
+                outcomes.append(exc)
+                continue
+            outcomes.append(-1)
+        retention_us = self.retention // timedelta(microseconds=1)
+        kept: list[tuple[int, _Event, list[float]]] = []
+        for wave in _waves(parsed):
+            requests, card_after, terminal_after = self._plan([e for _, e in wave])
+            views = self.store.read_many(requests)
+            fresh: list[tuple[int, _Event, list[float]]] = []
+            # one view at a time, dropped once aggregated: a view holds a month of events
+            bounds = zip(card_after, terminal_after, strict=True)
+            for (i, e), view, (card, terminal) in zip(wave, views, bounds, strict=True):
+                try:
+                    self._check_lateness(e.time_us, view)
+                except ValidationError as exc:
+                    outcomes[i] = exc
+                    continue
+                fresh.append((i, e, _window_values(e, view, card, terminal)))
+            recorded = self.store.record_many(
+                [
+                    (e.card_id, e.terminal_id, StoredEvent(e.transaction_id, e.time_us, e.amount))
+                    for _, e, _ in fresh
+                ],
+                retention_us=retention_us,
+                max_lateness_us=self._lateness_us,
+            )
+            for item, outcome in zip(fresh, recorded, strict=True):
+                if outcome is Recorded.TOO_LATE:
+                    outcomes[item[0]] = self._too_late()
+                else:
+                    kept.append(item)
+        kept.sort(key=lambda item: item[0])
+        for row, (i, _, _) in enumerate(kept):
+            outcomes[i] = row
+        values = self._matrix([e for _, e, _ in kept], [row for _, _, row in kept])
+        return FeatureBatch(self.config.feature_names, values, tuple(outcomes))
+
+    def _plan(
+        self, events: Sequence[_Event]
+    ) -> tuple[list[ReadRequest], list[list[int]], list[list[int]]]:
+        """Return what to read for each event and its windows' lower bounds.
+
+        The reads cover the card's and the terminal's widest window; the bounds are
+        per event the exclusive lower bound of each card window and of each terminal
+        window (:func:`_card_after`, :func:`_terminal_span`), for :func:`_window_values`.
+        """
+        config = self.config
+        t = np.array([e.time_us for e in events], dtype=np.int64)
+        card_after = np.stack([_card_after(t, w) for w in config.windows], axis=1).tolist()
+        spans = [_terminal_span(t, w, config.delay_days) for w in config.windows]
+        terminal_after = np.stack([after for after, _ in spans], axis=1).tolist()
+        until = spans[-1][1].tolist()
+        requests = [
+            ReadRequest(
+                e.card_id,
+                e.terminal_id,
+                Span(card[-1], e.time_us),
+                Span(terminal[-1], u),
+            )
+            for e, card, terminal, u in zip(events, card_after, terminal_after, until, strict=True)
+        ]
+        return requests, card_after, terminal_after
+
+    def _too_late(self) -> ValidationError:
+        return ValidationError(
+            "timestamp is older than the newest event of its card or terminal "
+            f"by more than {self.max_lateness}",
+            field=_TIMESTAMP,
+        )
 
     def _check_lateness(self, time_us: int, view: StateView) -> None:
         for newest in (view.card_newest_us, view.terminal_newest_us):
             if newest is not None and time_us < newest - self._lateness_us:
-                raise ValidationError(
-                    "timestamp is older than the newest event of its card or terminal "
-                    f"by more than {self.max_lateness}",
-                    field=_TIMESTAMP,
-                )
+                raise self._too_late()
 
-    def _aggregates(self, e: _Event, view: StateView) -> _Aggregates:
-        key = (e.time_us, e.transaction_id)
-        card = [x for x in view.card if (x.time_us, x.transaction_id) < key]
-        terminal = [x for x in view.terminal if (x.time_us, x.transaction_id) < key]
-        t = np.array([e.time_us], dtype=np.int64)
-        card_count, card_sum, terminal_count, terminal_frauds = [], [], [], []
-        for w in self.config.windows:
-            after = int(_card_after(t, w)[0])
-            amounts = [x.amount for x in card if x.time_us > after]
-            card_count.append([len(amounts) + 1.0])
-            card_sum.append([sum(amounts, 0.0) + e.amount])
-            start = int(_terminal_span(t, w, self.config.delay_days)[0][0])
-            ids = [x.transaction_id for x in terminal if x.time_us > start]
-            terminal_count.append([float(len(ids))])
-            terminal_frauds.append([float(sum(1 for i in ids if i in view.frauds))])
-        return _Aggregates(
-            card_count=np.array(card_count, dtype=np.float64),
-            card_sum=np.array(card_sum, dtype=np.float64),
-            earlier_count=np.array([len(amounts)], dtype=np.float64),
-            earlier_sum=np.array([sum(amounts, 0.0)], dtype=np.float64),
-            terminal_count=np.array(terminal_count, dtype=np.float64),
-            terminal_frauds=np.array(terminal_frauds, dtype=np.float64),
+    def _matrix(self, events: Sequence[_Event], rows: Sequence[list[float]]) -> Floats:
+        """Return the ``(events, features)`` feature values from the window aggregates.
+
+        ``rows`` are :func:`_window_values`, one per event. One :func:`_assemble` for
+        all the events; its element-wise arithmetic gives each event the same values
+        whatever the batch.
+        """
+        config = self.config
+        k = len(config.windows)
+        if not events:
+            return np.empty((0, len(config.feature_names)), dtype=np.float64)
+        table = np.array(rows, dtype=np.float64)
+        agg = _Aggregates(
+            card_count=table[:, 0:k].T,
+            card_sum=table[:, k : 2 * k].T,
+            earlier_count=table[:, 2 * k],
+            earlier_sum=table[:, 2 * k + 1],
+            terminal_count=table[:, 2 * k + 2 : 3 * k + 2].T,
+            terminal_frauds=table[:, 3 * k + 2 : 4 * k + 2].T,
         )
+        t = np.array([e.time_us for e in events], dtype=np.int64)
+        amount = np.array([e.amount for e in events], dtype=np.float64)
+        return _assemble(t, amount, agg, config).T
 
     def record(self, event: TransactionEvent) -> bool:
         """Add an event to the state of its card and terminal.
@@ -680,11 +879,7 @@ class OnlineFeatures:
             max_lateness_us=self._lateness_us,
         )
         if outcome is Recorded.TOO_LATE:
-            raise ValidationError(
-                "timestamp is older than the newest event of its card or terminal "
-                f"by more than {self.max_lateness}",
-                field=_TIMESTAMP,
-            )
+            raise self._too_late()
         return outcome is Recorded.ADDED
 
     def label(self, transaction_id: str, is_fraud: bool | int) -> bool:

@@ -15,21 +15,28 @@ Two stores keep the same contract, checked by one test suite:
 Rules every store follows:
 
 * events are ordered by ``(time_us, transaction_id)``;
-* :meth:`StateStore.record` is atomic: it refuses a transaction id it already
-  keeps (:attr:`Recorded.DUPLICATE`) and an event older than the newest event of
-  its card or terminal by more than ``max_lateness_us``
+* :meth:`StateStore.record` is atomic: it refuses a transaction id it recorded
+  before (:attr:`Recorded.DUPLICATE`), even once the event is forgotten (for the
+  life of a memory store, for the key ttl in Redis), and an event older than the
+  newest event of its card or terminal by more than ``max_lateness_us``
   (:attr:`Recorded.TOO_LATE`), and changes nothing then; otherwise it adds the event
   and forgets the card's and terminal's events with ``time_us <= event time -
   retention_us``;
 * a label belongs to a recorded transaction; a label for a transaction the store
-  does not know (never recorded, or already forgotten) changes nothing.
+  does not know (never recorded, or already forgotten) changes nothing;
+* the batched methods (:meth:`StateStore.read_many`, :meth:`StateStore.record_many`,
+  :meth:`StateStore.remember_many`) give what the one-by-one calls give, made in the
+  order given: a later item sees what an earlier one wrote. Each item is atomic by
+  itself, the batch as a whole is not (another client's writes may land between
+  items); a store may send a batch in one round trip.
 """
 
 from __future__ import annotations
 
 import enum
 import threading
-from bisect import bisect_right, insort
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
@@ -37,6 +44,7 @@ from finai.exceptions import FinAIError, ValidationError
 
 __all__ = [
     "MemoryStore",
+    "ReadRequest",
     "Recorded",
     "Span",
     "StateStore",
@@ -123,6 +131,23 @@ class StateView:
     terminal_newest_us: int | None
 
 
+class ReadRequest(NamedTuple):
+    """One read of a batch (:meth:`StateStore.read_many`), as :meth:`StateStore.read` takes it.
+
+    Parameters
+    ----------
+    card_id, terminal_id
+        Whose events to read.
+    card_span, terminal_span
+        The time spans to read.
+    """
+
+    card_id: str
+    terminal_id: str
+    card_span: Span
+    terminal_span: Span
+
+
 class Recorded(enum.Enum):
     """What :meth:`StateStore.record` did with an event."""
 
@@ -187,6 +212,48 @@ class StateStore(Protocol):
         """
         ...
 
+    def read_many(self, reads: Sequence[ReadRequest]) -> Sequence[StateView]:
+        """Make several reads, as :meth:`read` one by one, in few round trips.
+
+        Parameters
+        ----------
+        reads
+            The reads.
+
+        Returns
+        -------
+        Sequence of StateView
+            One view per read, in order; each is one consistent snapshot of its card
+            and terminal. A store may build each view when it is accessed (all reads
+            are made by then): take them one at a time rather than keep them all.
+        """
+        ...
+
+    def record_many(
+        self,
+        events: Sequence[tuple[str, str, StoredEvent]],
+        *,
+        retention_us: int,
+        max_lateness_us: int,
+    ) -> list[Recorded]:
+        """Record several events, as :meth:`record` one by one in this order.
+
+        Parameters
+        ----------
+        events
+            ``(card_id, terminal_id, event)`` triples. A later event sees the earlier
+            ones: a repeated id is a :attr:`Recorded.DUPLICATE`, lateness is judged
+            against the events recorded before it.
+        retention_us, max_lateness_us
+            As for :meth:`record`.
+
+        Returns
+        -------
+        list of Recorded
+            One outcome per event, in order.
+        """
+        ...
+
     def label(self, transaction_id: str, is_fraud: bool) -> bool:
         """Set the fraud label of a recorded transaction (a later label replaces it).
 
@@ -223,6 +290,22 @@ class StateStore(Protocol):
         """
         ...
 
+    def remember_many(self, results: Sequence[tuple[str, str]]) -> list[str | None]:
+        """Keep the first result of several transaction ids, as :meth:`remember` one by one.
+
+        Parameters
+        ----------
+        results
+            ``(transaction_id, payload)`` pairs, in order: of a repeated id the first
+            pair's payload is kept, and the repeat gets it back.
+
+        Returns
+        -------
+        list of str or None
+            Per pair, what :meth:`remember` returns.
+        """
+        ...
+
 
 def _order(event: StoredEvent) -> tuple[int, str]:
     return (event.time_us, event.transaction_id)
@@ -241,8 +324,9 @@ def _in_span(events: list[StoredEvent], span: Span) -> tuple[StoredEvent, ...]:
 class MemoryStore:
     """A :class:`StateStore` in this process's memory, safe to share between threads.
 
-    Remembered results are kept for the life of the store; events and labels are
-    forgotten as :meth:`record` trims them.
+    Remembered results and the ids of recorded transactions (to refuse them again)
+    are kept for the life of the store; events and labels are forgotten as
+    :meth:`record` trims them.
 
     Examples
     --------
@@ -257,7 +341,8 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._cards: dict[str, list[StoredEvent]] = {}
         self._terminals: dict[str, list[StoredEvent]] = {}
-        self._terminal_of: dict[str, str] = {}
+        self._where: dict[str, tuple[str, int]] = {}
+        """Terminal and time of every transaction recorded, by id."""
         self._frauds: dict[str, set[str]] = {}
         self._results: dict[str, str] = {}
 
@@ -266,17 +351,27 @@ class MemoryStore:
     ) -> StateView:
         """Read a card's and a terminal's events in their spans (see :class:`StateStore`)."""
         with self._lock:
-            card = self._cards.get(card_id, [])
-            terminal = self._terminals.get(terminal_id, [])
-            terminal_events = _in_span(terminal, terminal_span)
-            frauds = self._frauds.get(terminal_id, set())
-            return StateView(
-                card=_in_span(card, card_span),
-                terminal=terminal_events,
-                frauds=frozenset(e.transaction_id for e in terminal_events) & frauds,
-                card_newest_us=card[-1].time_us if card else None,
-                terminal_newest_us=terminal[-1].time_us if terminal else None,
-            )
+            return self._read(card_id, terminal_id, card_span, terminal_span)
+
+    def read_many(self, reads: Sequence[ReadRequest]) -> Sequence[StateView]:
+        """Make several reads, under one lock (see :meth:`StateStore.read_many`)."""
+        with self._lock:
+            return [self._read(*request) for request in reads]
+
+    def _read(
+        self, card_id: str, terminal_id: str, card_span: Span, terminal_span: Span
+    ) -> StateView:
+        card = self._cards.get(card_id, [])
+        terminal = self._terminals.get(terminal_id, [])
+        terminal_events = _in_span(terminal, terminal_span)
+        frauds = self._frauds.get(terminal_id, set())
+        return StateView(
+            card=_in_span(card, card_span),
+            terminal=terminal_events,
+            frauds=frozenset(e.transaction_id for e in terminal_events) & frauds,
+            card_newest_us=card[-1].time_us if card else None,
+            terminal_newest_us=terminal[-1].time_us if terminal else None,
+        )
 
     def record(
         self,
@@ -289,32 +384,60 @@ class MemoryStore:
     ) -> Recorded:
         """Add an event to its card and terminal (see :class:`StateStore`)."""
         with self._lock:
-            if event.transaction_id in self._terminal_of:
-                return Recorded.DUPLICATE
-            card = self._cards.setdefault(card_id, [])
-            terminal = self._terminals.setdefault(terminal_id, [])
-            for events in (card, terminal):
-                if events and event.time_us < events[-1].time_us - max_lateness_us:
-                    return Recorded.TOO_LATE
-            insort(card, event, key=_order)
-            insort(terminal, event, key=_order)
-            self._terminal_of[event.transaction_id] = terminal_id
-            bound = event.time_us - retention_us
-            del card[: bisect_right(card, bound, key=_time)]
-            stale = bisect_right(terminal, bound, key=_time)
-            frauds = self._frauds.get(terminal_id, set())
-            for old in terminal[:stale]:
-                del self._terminal_of[old.transaction_id]
-                frauds.discard(old.transaction_id)
-            del terminal[:stale]
-            return Recorded.ADDED
+            return self._record(card_id, terminal_id, event, retention_us, max_lateness_us)
+
+    def record_many(
+        self,
+        events: Sequence[tuple[str, str, StoredEvent]],
+        *,
+        retention_us: int,
+        max_lateness_us: int,
+    ) -> list[Recorded]:
+        """Record several events in order, under one lock (see :meth:`StateStore.record_many`)."""
+        with self._lock:
+            return [
+                self._record(card_id, terminal_id, event, retention_us, max_lateness_us)
+                for card_id, terminal_id, event in events
+            ]
+
+    def _record(
+        self,
+        card_id: str,
+        terminal_id: str,
+        event: StoredEvent,
+        retention_us: int,
+        max_lateness_us: int,
+    ) -> Recorded:
+        if event.transaction_id in self._where:
+            return Recorded.DUPLICATE
+        card = self._cards.setdefault(card_id, [])
+        terminal = self._terminals.setdefault(terminal_id, [])
+        for events in (card, terminal):
+            if events and event.time_us < events[-1].time_us - max_lateness_us:
+                return Recorded.TOO_LATE
+        insort(card, event, key=_order)
+        insort(terminal, event, key=_order)
+        self._where[event.transaction_id] = (terminal_id, event.time_us)
+        bound = event.time_us - retention_us
+        del card[: bisect_right(card, bound, key=_time)]
+        stale = bisect_right(terminal, bound, key=_time)
+        frauds = self._frauds.get(terminal_id, set())
+        for old in terminal[:stale]:
+            frauds.discard(old.transaction_id)
+        del terminal[:stale]
+        return Recorded.ADDED
 
     def label(self, transaction_id: str, is_fraud: bool) -> bool:
         """Set the fraud label of a recorded transaction (see :class:`StateStore`)."""
         with self._lock:
-            terminal_id = self._terminal_of.get(transaction_id)
-            if terminal_id is None:
+            where = self._where.get(transaction_id)
+            if where is None:
                 return False
+            terminal_id, time_us = where
+            terminal = self._terminals[terminal_id]
+            at = bisect_left(terminal, (time_us, transaction_id), key=_order)
+            if at == len(terminal) or terminal[at].transaction_id != transaction_id:
+                return False  # forgotten
             frauds = self._frauds.setdefault(terminal_id, set())
             if is_fraud:
                 frauds.add(transaction_id)
@@ -325,7 +448,15 @@ class MemoryStore:
     def remember(self, transaction_id: str, payload: str) -> str | None:
         """Keep the first result for a transaction id (see :class:`StateStore`)."""
         with self._lock:
-            first = self._results.get(transaction_id)
-            if first is None:
-                self._results[transaction_id] = payload
-            return first
+            return self._remember(transaction_id, payload)
+
+    def remember_many(self, results: Sequence[tuple[str, str]]) -> list[str | None]:
+        """Keep the first results of several ids, under one lock (see :class:`StateStore`)."""
+        with self._lock:
+            return [self._remember(transaction_id, payload) for transaction_id, payload in results]
+
+    def _remember(self, transaction_id: str, payload: str) -> str | None:
+        first = self._results.get(transaction_id)
+        if first is None:
+            self._results[transaction_id] = payload
+        return first

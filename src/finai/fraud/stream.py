@@ -36,10 +36,12 @@ scorer's ``max_lateness`` (the state's horizon); the consumer goes on.
 
 Delivery rules
 --------------
-A batch is read, parsed and scored (the state store records each transaction and
-remembers its first answer), then its new scores and alerts are stored in one
-database transaction (:func:`finai.fraud.records.save_scores`), then its results and
-dead letters are written and the batch acknowledged in one Redis ``MULTI``. A
+A batch is read, parsed and scored (:meth:`FraudScorer.score_batch
+<finai.fraud.scoring.FraudScorer.score_batch>`: the state store records each
+transaction and remembers its first answer, in a few round trips), then its new
+scores and alerts are stored in one database transaction
+(:func:`finai.fraud.records.save_scores`), then its results and dead letters are
+written and the batch acknowledged in one Redis ``MULTI``. A
 crash anywhere before that leaves the batch pending; whoever reads it again gets the
 remembered answers (``replayed``), the state counts each transaction once and the
 database stores each id once. Hence:
@@ -64,22 +66,19 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
-import pandas as pd
 import redis
 from redis.typing import EncodableT
 from sqlalchemy.orm import Session
 
 from finai.exceptions import Conflict, ValidationError
-from finai.fraud.artifact import Reason
 from finai.fraud.records import save_scores
-from finai.fraud.scoring import REASONS, FraudScorer, ScoreResult, Transaction
+from finai.fraud.scoring import FraudScorer, ScoreResult, Transaction
 from finai.fraud.state import StateUnavailable
-from finai.fraud.thresholds import Action
 
 __all__ = [
     "DEAD_STREAM",
@@ -327,62 +326,6 @@ def publish(
     return ids
 
 
-def _score_batch(
-    scorer: FraudScorer, transactions: Sequence[Transaction], *, explain: bool
-) -> list[ScoreResult | ValidationError]:
-    """Score in order like :meth:`FraudScorer.score`, with one model call for the batch.
-
-    Each transaction's features are read and the transaction recorded before the next
-    one's (so a card seen twice in a batch counts its first use in the second), then
-    the batch is scored at once and each first answer remembered. A retry after a crash
-    anywhere here computes the same features (a transaction's own record is ignored)
-    and gets the remembered answers. :class:`StateUnavailable` propagates: the stream
-    retries rather than score without the state.
-    """
-    online = scorer.online
-    model = scorer.model
-    rows: list[dict[str, float]] = []
-    outcomes: list[int | ValidationError] = []
-    for tx in transactions:
-        try:
-            features = online.features(tx)
-            online.record(tx)
-        except ValidationError as exc:
-            outcomes.append(exc)
-            continue
-        outcomes.append(len(rows))
-        rows.append(features)
-    if not rows:
-        return [o for o in outcomes if isinstance(o, ValidationError)]
-    frame = pd.DataFrame(rows, columns=list(model.feature_names))
-    scores = model.score(frame)
-    actions = model.thresholds.decide(scores)
-    explained = [i for i, a in enumerate(actions) if explain or a is not Action.ALLOW]
-    reasons: dict[int, list[Reason]] = {}
-    if explained:
-        found = model.reasons(frame.iloc[explained], REASONS)
-        reasons = dict(zip(explained, found, strict=True))
-    now = datetime.now(UTC)
-    results: list[ScoreResult | ValidationError] = []
-    for tx, outcome in zip(transactions, outcomes, strict=True):
-        if isinstance(outcome, ValidationError):
-            results.append(outcome)
-            continue
-        result = ScoreResult(
-            transaction_id=tx.transaction_id,
-            score=float(scores[outcome]),
-            action=actions[outcome],
-            reasons=tuple(reasons.get(outcome, ())),
-            model_name=scorer.model_name,
-            model_version=scorer.model_version,
-            degraded=False,
-            scored_at=now,
-        )
-        first = online.store.remember(tx.transaction_id, result.to_json())
-        results.append(result if first is None else ScoreResult.from_json(first, replayed=True))
-    return results
-
-
 def _output(message_id: str, result: ScoreResult) -> _Record:
     return {
         "transaction_id": result.transaction_id,
@@ -585,10 +528,8 @@ class Consumer:
                 good.append((message_id, parsed))
         scored: list[tuple[str, Transaction, ScoreResult]] = []
         if good:
-            outcomes = _score_batch(
-                self._current_scorer(),
-                [tx for _, tx in good],
-                explain=self.config.explain,
+            outcomes = self._current_scorer().score_batch(
+                [tx for _, tx in good], explain=self.config.explain
             )
             raw = dict(entries)
             for (message_id, tx), outcome in zip(good, outcomes, strict=True):
