@@ -61,6 +61,7 @@ def _raw() -> dict[str, object]:
         ("terminal_id", "x" * 129, "at most 128"),
         ("timestamp", "01/06/2026", "ISO 8601"),
         ("timestamp", None, "required"),
+        ("timestamp", "2999-01-01T00:00:00Z", "in the future"),
         ("amount", -0.01, "negative"),
         ("amount", float("nan"), "finite"),
         ("amount", "inf", "finite"),

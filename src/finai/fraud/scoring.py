@@ -37,6 +37,7 @@ from finai.fraud.thresholds import Action
 from finai.fraud.transactions import AMOUNT, CARD, ID, TERMINAL, TIME
 
 __all__ = [
+    "MAX_AHEAD",
     "REASONS",
     "FraudScorer",
     "ScoreResult",
@@ -46,6 +47,9 @@ __all__ = [
 
 REASONS = 3
 """Reasons given with each score."""
+
+MAX_AHEAD = timedelta(minutes=5)
+"""How far ahead of this machine's clock a transaction may be dated (clock skew)."""
 
 _MAX_ID = 128
 
@@ -112,16 +116,25 @@ class Transaction:
         """Validate a mapping of the canonical fields (extra keys are ignored).
 
         Ids may be text or whole numbers; ``timestamp`` ISO 8601 text or a datetime
-        (naive = UTC); ``amount`` a number or its text.
+        (naive = UTC), at most :data:`MAX_AHEAD` in the future (a later one would make
+        every real transaction of its card and terminal too late); ``amount`` a number
+        or its text.
 
         Raises
         ------
         ValidationError
             Naming the first bad field and the reason.
         """
+        timestamp = _timestamp(data.get(TIME))
+        if timestamp > datetime.now(UTC) + MAX_AHEAD:
+            raise ValidationError(
+                f"{TIME} {timestamp.isoformat()} is in the future (more than"
+                f" {MAX_AHEAD.total_seconds() / 60:g} minutes ahead of this clock)",
+                field=TIME,
+            )
         return cls(
             transaction_id=_text(data, ID),
-            timestamp=_timestamp(data.get(TIME)),
+            timestamp=timestamp,
             customer_id=_text(data, CARD),
             terminal_id=_text(data, TERMINAL),
             amount=_amount(data.get(AMOUNT)),
