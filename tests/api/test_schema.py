@@ -17,12 +17,14 @@ from tests.factories import register_versions
 
 EXAMPLES = 25
 # Valid JSON can still be refused on meaning (a policy whose cut-offs cross, an
-# applicant without the model's features): there, 422 is the right answer.
+# applicant without the model's features, a transaction dated in the future): there,
+# 422 is the right answer.
 SEMANTIC = {
     "PUT /v1/credit/policy",
     "POST /v1/credit/decisions",
     "POST /v1/credit/decisions/batch",
     "POST /v1/credit/models/train",
+    "POST /v1/fraud/score",
 }
 
 
