@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import re
 import time
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 
 from finai import credit
 from finai.context import Platform
+from finai.credit.training import TrainResult
 from finai.datasets import LoanBook
 from finai.security import Role
 from finai.store import AuditEntryRow, CreditDecisionRow, JobRow
@@ -107,12 +109,21 @@ def test_bad_decision_requests(
     )
     assert response.status_code == 422
     assert "monthly_income" in response.json()["detail"]
-    negative = {**applicant, "monthly_income": -5}
-    response = client.post(
-        "/v1/credit/decisions", json={"model": MODEL, "applicant": negative}, headers=headers
-    )
-    assert response.status_code == 422
-    assert "negative" in response.json()["detail"]
+    assert response.json()["errors"][0]["field"] == "monthly_income"
+    cases = [
+        ({"monthly_income": -5}, "negative", "monthly_income"),
+        ({"monthly_income": "lots"}, "text", "monthly_income"),
+        ({"employment_years": "many", "loan_amount": True}, "text", "employment_years"),
+    ]
+    for change, words, field in cases:
+        response = client.post(
+            "/v1/credit/decisions",
+            json={"model": MODEL, "applicant": {**applicant, **change}},
+            headers=headers,
+        )
+        assert response.status_code == 422, (change, response.text)
+        assert words in response.json()["detail"]
+        assert response.json()["errors"][0]["field"] == field
     extra = client.post(
         "/v1/credit/decisions",
         json={"model": MODEL, "applicant": applicant, "surprise": 1},
@@ -366,3 +377,44 @@ def test_control_characters_in_applicant_data_are_refused(
         )
         assert response.status_code == 422
     assert _count(credit_platform, CreditDecisionRow) == 0
+
+
+def test_decisions_follow_policy_updates_and_promotions(
+    credit_platform: Platform,
+    client: TestClient,
+    tokens: dict[Role, str],
+    book: LoanBook,
+    trained: TrainResult,
+) -> None:
+    operator, admin = auth(tokens[Role.OPERATOR]), auth(tokens[Role.ADMIN])
+    body = {"model": MODEL, "applicant": _applicants(book, 1)[0]}
+    first = client.post("/v1/credit/decisions", json=body, headers=operator).json()
+    assert (first["model_version"], first["policy_version"]) == (1, 1)
+    stricter = credit.DEFAULT_POLICY.replace("approve_below: 0.08", "approve_below: 0.05")
+    assert client.put("/v1/credit/policy", json={"yaml": stricter}, headers=admin).is_success
+    second = client.post("/v1/credit/decisions", json=body, headers=operator).json()
+    assert second["policy_version"] == 2  # the next decision, no waiting
+    with credit_platform.sessions() as session:
+        credit.register_model(
+            session,
+            credit_platform.audit_key,
+            credit_platform.artifact_dir,
+            name=MODEL,
+            result=trained,
+            data=book.frame,
+            actor="t",
+        )
+        session.commit()
+    pinned = client.post(
+        "/v1/credit/decisions", json={**body, "model": f"{MODEL}:2"}, headers=operator
+    ).json()
+    assert pinned["model_version"] == 2
+    promoted = client.post(f"/v1/models/{MODEL}/versions/2/promote", headers=admin)
+    assert promoted.status_code == 200, promoted.text
+    # the service looks the champion up again at most every 2 s; make it look now
+    decider: credit.Decider = client.app.state.credit_decider  # type: ignore[attr-defined]
+    client.app.state.credit_decider = credit.Decider(  # type: ignore[attr-defined]
+        decider.artifact_dir, refresh=timedelta(0)
+    )
+    third = client.post("/v1/credit/decisions", json=body, headers=operator).json()
+    assert third["model_version"] == 2

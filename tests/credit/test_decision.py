@@ -1,12 +1,26 @@
 from __future__ import annotations
 
+import dataclasses
+import warnings
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from finai.credit import DEFAULT_POLICY, Outcome, decide, parse_policy
+from finai.credit import (
+    DEFAULT_POLICY,
+    CreditModel,
+    Decision,
+    Outcome,
+    decide,
+    decide_row,
+    parse_policy,
+    prepare,
+)
+from finai.credit.artifact import plain_features
 from finai.credit.decision import INCOME_UNKNOWN, input_hash, score_frame
-from finai.credit.training import TrainResult
+from finai.credit.training import TrainResult, build
 from finai.datasets import LoanBook
 from finai.exceptions import ValidationError
 
@@ -128,3 +142,145 @@ def test_one_applicant_is_decided_as_within_a_batch(book: LoanBook, trained: Tra
             batch[i].outcome, batch[i].pd, batch[i].score, batch[i].limit, batch[i].reasons,
         )  # fmt: skip
         assert alone.input_hash == batch[i].input_hash
+
+
+# -- the one-row path ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def models(book: LoanBook) -> dict[str, CreditModel]:
+    """A scorecard and a GBM on the book, ``term_months`` read as a category."""
+    data = prepare(book.frame, dataclasses.replace(book.spec, categorical=("term_months",)))
+    fitted = {}
+    for algorithm in ("scorecard", "gbm"):
+        estimator = build(algorithm, data.spec, 5, len(data.y))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # optbinning's pandas deprecations
+            estimator.fit(data.X, data.y)
+        fitted[algorithm] = CreditModel(estimator, data.spec, algorithm, np.zeros(0))
+    return fitted
+
+
+def _awkward(book: LoanBook, rows: int = 300) -> pd.DataFrame:
+    """Applicants with knock-outs, missing values, unseen categories and padded text."""
+    frame = book.frame.head(rows).copy()
+    frame["declared_bankruptcy"] = "no"
+    frame.loc[frame.index[:5], "age"] = 16
+    frame.loc[frame.index[5:10], "declared_bankruptcy"] = "Yes"
+    frame.loc[frame.index[10:30], "monthly_income"] = np.nan
+    frame.loc[frame.index[30:40], "region"] = "atlantis"
+    frame.loc[frame.index[40:50], "purpose"] = np.nan
+    frame.loc[frame.index[50:55], "purpose"] = "   "
+    frame.loc[frame.index[55:65], "home_ownership"] = "  rent "
+    frame.loc[frame.index[65:75], "loan_amount"] = np.nan
+    frame.loc[frame.index[75:80], "term_months"] = 99  # a term never seen in training
+    frame.loc[frame.index[80:90], "monthly_debt"] = np.nan
+    return frame
+
+
+def _as_json(record: dict[str, Any]) -> dict[str, Any]:
+    """What the API hands over: Python scalars, null for NaN."""
+    out = {}
+    for key, value in record.items():
+        value = value.item() if isinstance(value, np.generic) else value
+        out[key] = None if isinstance(value, float) and np.isnan(value) else value
+    return out
+
+
+def _same(one: Decision, other: Decision) -> bool:
+    fields = ("outcome", "pd", "score", "limit", "currency", "reasons", "knockouts")
+    more = ("input_hash", "applicant_ref", "model_name", "model_version", "policy_version")
+    return all(getattr(one, f) == getattr(other, f) for f in fields + more)
+
+
+@pytest.mark.parametrize("algorithm", ["scorecard", "gbm"])
+def test_one_row_path_decides_as_the_batch_path(
+    book: LoanBook, models: dict[str, CreditModel], algorithm: str
+) -> None:
+    model = models[algorithm]
+    frame = _awkward(book)
+    batch = decide(
+        frame,
+        model,
+        POLICY,
+        model_name="m",
+        model_version=2,
+        policy_version=3,
+        ref_column="applicant_id",
+    )
+    records = [_as_json(r) for r in frame.to_dict(orient="records")]
+    for i, applicant in enumerate(records):
+        assert plain_features(applicant, model.spec) is not None  # the path without a table
+        ref = applicant.pop("applicant_id")
+        alone = decide_row(
+            applicant,
+            model,
+            POLICY,
+            model_name="m",
+            model_version=2,
+            policy_version=3,
+            applicant_ref=ref,
+        )
+        assert _same(alone, batch[i]), (i, alone, batch[i])
+    outcomes = {d.outcome for d in batch}
+    assert outcomes == {Outcome.APPROVE, Outcome.REFER, Outcome.DECLINE}
+    assert [d.knockouts for d in batch[:10]] == [("under_18",)] * 5 + [("bankruptcy",)] * 5
+    assert all(d.limit is None or d.outcome is Outcome.DECLINE for d in batch[10:30])
+    assert any(r.value == "missing" for d in batch for r in d.reasons)
+
+
+def test_values_the_one_row_path_does_not_read_take_the_table_path(
+    book: LoanBook, models: dict[str, CreditModel]
+) -> None:
+    base = _as_json(book.frame.head(1).to_dict(orient="records")[0])
+    variants = [
+        {"monthly_income": "2500.5", "loan_amount": " 4000 "},  # numbers as text
+        {"prior_defaults": True, "inquiries_6m": False},  # flags as numbers
+        {"region": float("nan"), "purpose": 7.0, "term_months": 36.0},  # numbers as categories
+        {"home_ownership": True, "monthly_debt": 2**60},
+        {"declared_bankruptcy": 1, "age": "17"},  # what only the policy reads
+    ]
+    for algorithm, model in models.items():
+        for change in variants:
+            applicant = {**base, **change}
+            alone = decide_row(
+                applicant, model, POLICY, model_name="m", model_version=1, policy_version=1
+            )
+            (table,) = decide(
+                pd.DataFrame([applicant]),
+                model,
+                POLICY,
+                model_name="m",
+                model_version=1,
+                policy_version=1,
+            )
+            assert _same(alone, table), (algorithm, change)
+
+
+def test_the_one_row_path_refuses_what_the_table_path_refuses(
+    book: LoanBook, models: dict[str, CreditModel]
+) -> None:
+    base = _as_json(book.frame.head(1).to_dict(orient="records")[0])
+    missing = dict(base)
+    del missing["loan_amount"]
+    bad = [
+        missing,
+        {**base, "monthly_income": -1.0},
+        {**base, "monthly_income": "lots"},
+        {**base, "loan_amount": float("inf")},
+        {**base, "employment_years": [1, 2]},
+    ]
+    model = models["scorecard"]
+    for applicant in bad:
+        with pytest.raises(ValidationError) as table:
+            decide(
+                pd.DataFrame([applicant]),
+                model,
+                POLICY,
+                model_name="m",
+                model_version=1,
+                policy_version=1,
+            )
+        with pytest.raises(ValidationError) as alone:
+            decide_row(applicant, model, POLICY, model_name="m", model_version=1, policy_version=1)
+        assert (str(alone.value), alone.value.field) == (str(table.value), table.value.field)

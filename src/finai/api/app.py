@@ -9,6 +9,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from finai import __version__, fraud
+from finai import credit as credit_domain
 from finai.api import errors
 from finai.api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
 from finai.api.routes import audit, credit, health, keys, models
@@ -48,6 +49,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     app.state.platform = platform
     app.state.metrics = Metrics()
     app.state.fraud_writer = writer
+    app.state.credit_decider = credit_domain.Decider(platform.artifact_dir)
     app.state.fraud_scorers = fraud.Scorers(
         fraud.state_store(platform.settings.redis_url, prefix=platform.settings.redis_prefix),
         platform.artifact_dir,

@@ -1,7 +1,7 @@
 """Credit decisioning: data, models, metrics, policy and decisions."""
 
 from finai.credit.artifact import KIND, CreditModel
-from finai.credit.decision import Decision, decide, score_frame
+from finai.credit.decision import Decision, decide, decide_row, score_frame
 from finai.credit.gbm import GBMModel
 from finai.credit.metrics import (
     CalibrationBin,
@@ -16,6 +16,7 @@ from finai.credit.metrics import (
     score_distribution,
 )
 from finai.credit.pipeline import (
+    Decider,
     decide_and_record,
     load_model,
     register_model,
@@ -46,6 +47,7 @@ __all__ = [
     "CreditMetrics",
     "CreditModel",
     "DatasetSpec",
+    "Decider",
     "Decision",
     "GBMModel",
     "KSCurve",
@@ -61,6 +63,7 @@ __all__ = [
     "current_policy",
     "decide",
     "decide_and_record",
+    "decide_row",
     "evaluate",
     "evaluate_model",
     "explain_row",

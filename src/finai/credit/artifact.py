@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from finai.credit.reasons import Assessment, Reason
@@ -36,6 +38,10 @@ class PDModel(Protocol):
 
     def assess(self, X: pd.DataFrame) -> Assessment:
         """Return PD, score and per-feature harm from one pass over the model."""
+        ...
+
+    def assess_columns(self, columns: Mapping[str, npt.NDArray[Any]]) -> Assessment:
+        """Return :meth:`assess` of feature arrays already converted as ``assess`` converts."""
         ...
 
 
@@ -92,3 +98,70 @@ class CreditModel:
     def assess(self, features: pd.DataFrame) -> Assessment:
         """Return PD, score and what hurt each row, from one pass over the model."""
         return self.estimator.assess(features)
+
+    def assess_row(self, applicant: Mapping[str, Any]) -> Assessment:
+        """Check one applicant's values and assess them, as ``assess(features(frame))`` would.
+
+        ``frame`` is ``pandas.DataFrame([applicant])``, the table of this one applicant.
+        Plain values (what JSON carries: text or nothing for a categorical feature; a
+        number or nothing for a numeric one) are converted here without building the
+        table, the way :meth:`features` converts them; anything else (a number written
+        as text, a flag, a value to refuse) goes through :meth:`features`, so the
+        result and the errors are the same either way.
+
+        Raises
+        ------
+        ValidationError
+            As :meth:`features`.
+        """
+        columns = plain_features(applicant, self.spec)
+        if columns is None:
+            return self.assess(self.features(pd.DataFrame([dict(applicant)])))
+        return self.estimator.assess_columns(columns)
+
+
+_ABSENT = object()
+MAX_EXACT_INT = 2**53
+"""Whole numbers up to this size are exact as floats; larger ones take the table path."""
+
+
+def plain_features(
+    applicant: Mapping[str, Any], spec: DatasetSpec
+) -> dict[str, npt.NDArray[Any]] | None:
+    """Return one applicant's features as :meth:`CreditModel.features` reads them, or None.
+
+    Handles the values JSON carries in the common case, each as the table path reads a
+    column holding it alone: a numeric feature from an ``int`` or finite ``float``
+    (``float64``) or ``None`` (NaN); a categorical feature from ``str`` (stripped;
+    empty is missing), ``int`` (its digits) or ``None`` (NaN). None for anything else,
+    a missing feature or a value the table path refuses (a negative income), so that
+    path decides.
+    """
+    if spec.numeric is None or spec.categorical is None:
+        return None
+    columns: dict[str, npt.NDArray[Any]] = {}
+    for name in spec.numeric:
+        value = applicant.get(name, _ABSENT)
+        if value is None:
+            number = math.nan
+        elif type(value) is float and not math.isinf(value):
+            number = value
+        elif type(value) is int and abs(value) <= MAX_EXACT_INT:
+            number = float(value)
+        else:
+            return None
+        if number < 0 and "income" in name.lower():
+            return None
+        columns[name] = np.array([number], dtype=np.float64)
+    for name in spec.categorical:
+        value = applicant.get(name, _ABSENT)
+        if value is None:
+            text: object = math.nan
+        elif type(value) is str:
+            text = value.strip() or math.nan
+        elif type(value) is int:
+            text = str(value)
+        else:
+            return None
+        columns[name] = np.array([text], dtype=object)
+    return columns

@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -16,7 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from finai.credit.artifact import CreditModel
-from finai.credit.policy import OUTCOMES, Outcome, Policy, as_money
+from finai.credit.policy import OUTCOMES, Applications, Outcome, Policy, as_money
 from finai.credit.reasons import MAX_REASONS, Assessment, Reason
 from finai.store import utcnow
 
@@ -117,11 +118,17 @@ def decide_columns(frame: pd.DataFrame, model: CreditModel, policy: Policy) -> D
     ValidationError
         When a feature column is missing or holds unusable values.
     """
-    assessment = model.assess(model.features(frame))
-    knockouts = policy.knockout_matrix(frame)
+    return apply_policy(model.assess(model.features(frame)), frame, policy)
+
+
+def apply_policy(
+    assessment: Assessment, applications: Applications, policy: Policy
+) -> DecisionColumns:
+    """Apply the policy to assessed applicants (a table, or one applicant's values)."""
+    knockouts = policy.knockout_matrix(applications)
     outcome = policy.outcome_codes(assessment.pd)
     outcome[knockouts.any(axis=1)] = DECLINE
-    limit = policy.limit_cents(assessment.pd, frame)
+    limit = policy.limit_cents(assessment.pd, applications)
     declined = outcome == DECLINE
     income_unknown = np.isnan(limit) & ~declined
     outcome[income_unknown] = REFER
@@ -130,18 +137,26 @@ def decide_columns(frame: pd.DataFrame, model: CreditModel, policy: Policy) -> D
 
 
 def policy_reasons(
-    columns: DecisionColumns, policy: Policy, frame: pd.DataFrame, row: int
+    columns: DecisionColumns, policy: Policy, applications: Applications, row: int
 ) -> list[Reason]:
     """Return the policy's reasons for one row: knock-outs fired, then missing income."""
     reasons = []
     for j in np.flatnonzero(columns.knockouts[row]):
         rule = policy.knockouts[j]
-        value = frame[rule.field].iloc[row] if rule.field in frame.columns else None
-        reasons.append(Reason(rule.field, str(value), 0.0, rule.reason))
+        reasons.append(
+            Reason(rule.field, str(_raw(applications, rule.field, row)), 0.0, rule.reason)
+        )
     if columns.income_unknown[row]:
         field = policy.limits.income_field or "income"
         reasons.append(Reason(field, "missing", 0.0, INCOME_UNKNOWN))
     return reasons
+
+
+def _raw(applications: Applications, field: str, row: int) -> Any:
+    """Return the field's value as given in ``row`` (None where the field is absent)."""
+    if isinstance(applications, pd.DataFrame):
+        return applications[field].iloc[row] if field in applications.columns else None
+    return applications.get(field)
 
 
 def decide(
@@ -183,8 +198,63 @@ def decide(
         When a feature column is missing or holds unusable values.
     """
     columns = decide_columns(frame, model, policy)
-    model_reasons = columns.assessment.reasons(MAX_REASONS, model.labels)
     records = cast(list[dict[str, Any]], frame.to_dict(orient="records"))
+    refs = [row.pop(ref_column, None) if ref_column else None for row in records]
+    versions = (model_name, model_version, policy_version)
+    return _decisions(columns, model, policy, frame, records, refs, versions)
+
+
+def decide_row(
+    applicant: Mapping[str, Any],
+    model: CreditModel,
+    policy: Policy,
+    *,
+    model_name: str,
+    model_version: int,
+    policy_version: int,
+    applicant_ref: str | None = None,
+) -> Decision:
+    """Decide one applicant without building a table (the path of a single API request).
+
+    The decision is the one :func:`decide` gives for ``pandas.DataFrame([applicant])``
+    (the applicant's reference, if any, in a ``ref_column``): the same outcome, PD,
+    score, limit, reasons and input hash, and the same errors. The model's part is
+    :meth:`~finai.credit.CreditModel.assess_row`, the policy's the same column rules
+    applied to one row.
+
+    Parameters
+    ----------
+    applicant
+        The applicant's values by field name (at least the model's features).
+    model, policy, model_name, model_version, policy_version
+        As for :func:`decide`.
+    applicant_ref
+        The lender's own reference for the applicant, if any (not part of the hash).
+
+    Raises
+    ------
+    ValidationError
+        When a feature is missing or holds an unusable value.
+    """
+    columns = apply_policy(model.assess_row(applicant), applicant, policy)
+    versions = (model_name, model_version, policy_version)
+    return _decisions(
+        columns, model, policy, applicant, [dict(applicant)], [applicant_ref], versions
+    )[0]
+
+
+def _decisions(
+    columns: DecisionColumns,
+    model: CreditModel,
+    policy: Policy,
+    applications: Applications,
+    records: list[dict[str, Any]],
+    refs: list[Any],
+    versions: tuple[str, int, int],
+) -> list[Decision]:
+    """Build one :class:`Decision` per row from the decided columns and the inputs as given."""
+    model_name, model_version, policy_version = versions
+    model_reasons = columns.assessment.reasons(MAX_REASONS, model.labels)
     pds = columns.assessment.pd.tolist()
     scores = columns.scores.tolist()
     outcomes = [OUTCOMES[k] for k in columns.outcome.tolist()]
@@ -195,9 +265,9 @@ def decide(
     for i, row in enumerate(records):
         reasons = model_reasons[i]
         if special[i]:
-            reasons = (policy_reasons(columns, policy, frame, i) + reasons)[:MAX_REASONS]
+            reasons = (policy_reasons(columns, policy, applications, i) + reasons)[:MAX_REASONS]
         cents = columns.limit_cents[i]
-        ref = row.pop(ref_column, None) if ref_column else None
+        ref = refs[i]
         decisions.append(
             Decision(
                 id=secrets.token_hex(16),

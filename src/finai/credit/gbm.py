@@ -51,10 +51,12 @@ from finai.credit.scaling import ScoreScaling
 from finai.credit.scorecard import (
     FeatureSchema,
     credit_tags,
+    feature_columns,
     fit_frame,
     fit_target,
     predict_frame,
     quiet_optbinning,
+    require_columns,
 )
 from finai.exceptions import ValidationError
 
@@ -394,7 +396,7 @@ class GBMModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def _data(self, X: object) -> tuple[pd.DataFrame, npt.NDArray[np.float64]]:
         check_is_fitted(self, "booster_")
         frame = predict_frame(X, self.schema_, type(self).__name__)
-        return frame, _booster_matrix(frame, self.schema_, self.categories_)
+        return frame, _booster_matrix(feature_columns(frame), self.schema_, self.categories_)
 
     def _predict(self, data: npt.NDArray[np.float64], **kind: bool) -> npt.NDArray[np.float64]:
         threads = 0 if len(data) >= PARALLEL_ROWS else 1
@@ -457,14 +459,37 @@ class GBMModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         The margin calibrated into the PD is the sum of the contributions and the bias,
         so each row's reasons explain exactly the margin behind its PD.
         """
-        frame, data = self._data(X)
+        check_is_fitted(self, "booster_")
+        frame = predict_frame(X, self.schema_, type(self).__name__)
+        return self.assess_columns(feature_columns(frame))
+
+    def assess_columns(self, columns: Mapping[str, npt.NDArray[Any]]) -> Assessment:
+        """Return :meth:`assess` of features already read as :func:`predict_frame` reads them.
+
+        Parameters
+        ----------
+        columns
+            One array per training column, by name: numbers as ``float64`` (NaN =
+            missing), categories as ``str`` or NaN in ``object`` arrays; other keys are
+            ignored. :meth:`assess` passes the columns of :func:`predict_frame`; a caller
+            with one applicant builds them without a table
+            (:meth:`finai.credit.CreditModel.assess_row`).
+
+        Raises
+        ------
+        ValidationError
+            When a training column is missing.
+        """
+        check_is_fitted(self, "booster_")
+        require_columns(columns, self.schema_)
+        data = _booster_matrix(columns, self.schema_, self.categories_)
         values = self._predict(data, pred_contrib=True)
         pd_bad = self._calibrated(values.sum(axis=1))
         return Assessment(
             pd=pd_bad,
             score=self.scaling_.score_from_pd(pd_bad),
             harm=values[:, :-1],
-            values=frame,
+            values={name: columns[name] for name in self.schema_.names},
             describe=_risk_text,
         )
 
@@ -541,21 +566,26 @@ def _booster_frame(
 
 
 def _booster_matrix(
-    frame: pd.DataFrame, schema: FeatureSchema, categories: Mapping[str, list[str]]
+    columns: Mapping[str, npt.NDArray[Any]],
+    schema: FeatureSchema,
+    categories: Mapping[str, list[str]],
 ) -> npt.NDArray[np.float64]:
     """Return what LightGBM reads from :func:`_booster_frame`: category codes, NaN if unseen.
 
     LightGBM turns pandas categories into their codes with -1 as missing; handing it
     those codes directly skips its per-call DataFrame conversion.
     """
-    data = np.empty((len(frame), len(schema.names)), dtype=np.float64)
+    rows = len(columns[schema.names[0]])
+    data = np.empty((rows, len(schema.names)), dtype=np.float64)
     for i, name in enumerate(schema.names):
-        values = frame[name].to_numpy(dtype=object if name in schema.categorical else np.float64)
         if name in schema.categorical:
-            codes = pd.Index(categories[name], dtype=object).get_indexer(pd.Index(values))
-            data[:, i] = np.where(codes < 0, np.nan, codes)
+            # each distinct value is looked up once: one row costs little, many one pass
+            codes, uniques = pd.factorize(np.asarray(columns[name], dtype=object))
+            known = {category: float(k) for k, category in enumerate(categories[name])}
+            found = [known.get(u, np.nan) for u in uniques]
+            data[:, i] = np.array([*found, np.nan], dtype=np.float64)[codes]
         else:
-            data[:, i] = values
+            data[:, i] = np.asarray(columns[name], dtype=np.float64)
     return data
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +14,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from finai import registry
 from finai.credit.artifact import KIND, CreditModel
-from finai.credit.decision import Decision, decide
-from finai.credit.records import current_policy, save_decisions
+from finai.credit.decision import Decision, decide, decide_row
+from finai.credit.records import (
+    PolicyVersion,
+    current_policy,
+    current_policy_key,
+    get_policy,
+    save_decisions,
+)
 from finai.credit.training import Algorithm, TrainResult, train
 from finai.datasets.spec import DatasetSpec, load_table
 from finai.exceptions import FinAIError, ValidationError
@@ -86,10 +94,28 @@ def decide_and_record(
 ) -> list[Decision]:
     """Decide every row with the model and the current policy, store and audit them.
 
-    Nothing is stored unless every row could be decided; the caller commits once.
+    Nothing is stored unless every row could be decided; the caller commits once. The
+    model is loaded and the policy read for this call; a service deciding many times
+    keeps them in a :class:`Decider`.
     """
     info, model = load_model(session, artifact_dir, model_ref)
     policy = current_policy(session)
+    return _decide_frame_and_record(
+        session, audit_key, frame, info, model, policy, actor, batch_id, ref_column
+    )
+
+
+def _decide_frame_and_record(
+    session: Session,
+    audit_key: bytes,
+    frame: pd.DataFrame,
+    info: registry.ModelVersion,
+    model: CreditModel,
+    policy: PolicyVersion,
+    actor: str,
+    batch_id: str | None,
+    ref_column: str | None,
+) -> list[Decision]:
     decisions = decide(
         frame,
         model,
@@ -101,6 +127,116 @@ def decide_and_record(
     )
     save_decisions(session, audit_key, decisions, actor=actor, batch_id=batch_id)
     return decisions
+
+
+class Decider:
+    """Credit decisions for a service: models and the policy kept between requests.
+
+    A service keeps one of these. Each model version is loaded, and its artifact
+    checked against the registered sha256, once (a :class:`finai.registry.ModelCache`);
+    which version is a model's champion is looked up again at most every ``refresh``,
+    so a promotion takes effect within it. The policy is parsed once per version: each
+    decision asks the database only for the newest policy's version and sha256.
+
+    Parameters
+    ----------
+    artifact_dir
+        Where the registry keeps artifacts.
+    refresh
+        How long a resolved champion is trusted.
+    """
+
+    def __init__(self, artifact_dir: Path, *, refresh: timedelta = timedelta(seconds=2)) -> None:
+        self.artifact_dir = artifact_dir
+        self._models: registry.ModelCache[tuple[registry.ModelVersion, CreditModel]] = (
+            registry.ModelCache(self._load, refresh=refresh)
+        )
+        self._policy: PolicyVersion | None = None
+
+    def model(self, session: Session, ref: str) -> tuple[registry.ModelVersion, CreditModel]:
+        """Return the version and model of ``NAME[:VERSION]`` (no version: the champion).
+
+        Raises
+        ------
+        ValidationError
+            For a bad reference or a model that is not a credit model.
+        NotFound
+            For an unknown name or version.
+        """
+        return self._models.get(session, ref)
+
+    def policy(self, session: Session) -> PolicyVersion:
+        """Return the policy in force, parsed again only when a new version is stored.
+
+        Raises
+        ------
+        NotFound
+            When no policy is stored.
+        """
+        version, sha256 = current_policy_key(session)
+        kept = self._policy
+        if kept is None or (kept.version, kept.sha256) != (version, sha256):
+            kept = get_policy(session, version)
+            self._policy = kept
+        return kept
+
+    def decide_and_record(
+        self,
+        session: Session,
+        audit_key: bytes,
+        frame: pd.DataFrame,
+        *,
+        model_ref: str,
+        actor: str,
+        batch_id: str | None = None,
+        ref_column: str | None = None,
+    ) -> list[Decision]:
+        """Decide, store and audit every row, as the function :func:`decide_and_record`."""
+        info, model = self.model(session, model_ref)
+        policy = self.policy(session)
+        return _decide_frame_and_record(
+            session, audit_key, frame, info, model, policy, actor, batch_id, ref_column
+        )
+
+    def decide_row_and_record(
+        self,
+        session: Session,
+        audit_key: bytes,
+        applicant: Mapping[str, Any],
+        *,
+        model_ref: str,
+        actor: str,
+        applicant_ref: str | None = None,
+    ) -> Decision:
+        """Decide one applicant (:func:`~finai.credit.decide_row`), store and audit it.
+
+        The caller commits.
+
+        Raises
+        ------
+        ValidationError
+            For a bad model reference or an applicant that cannot be decided.
+        NotFound
+            For an unknown model or version, or when no policy is stored.
+        """
+        info, model = self.model(session, model_ref)
+        policy = self.policy(session)
+        decision = decide_row(
+            applicant,
+            model,
+            policy.policy,
+            model_name=info.name,
+            model_version=info.version,
+            policy_version=policy.version,
+            applicant_ref=applicant_ref,
+        )
+        save_decisions(session, audit_key, [decision], actor=actor)
+        return decision
+
+    def _load(
+        self, session: Session, name: str, version: int
+    ) -> tuple[registry.ModelVersion, CreditModel]:
+        return load_model(session, self.artifact_dir, f"{name}:{version}")
 
 
 def run_training_job(

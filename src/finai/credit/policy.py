@@ -22,6 +22,9 @@ from pydantic import ValidationError as PydanticValidationError
 
 from finai.exceptions import ValidationError
 
+Applications = pd.DataFrame | Mapping[str, Any]
+"""Applicants to apply a policy to: a table, one row each, or one applicant's values."""
+
 Operator = Literal["<", "<=", ">", ">=", "==", "!=", "in", "not_in", "missing", "true"]
 Scalar = str | int | float | bool
 
@@ -64,21 +67,22 @@ class Knockout(_Strict):
 
     def holds(self, application: Mapping[str, Any]) -> bool:
         """Tell whether the rule fires for one application (see :meth:`fires`)."""
-        return bool(self.fires(_one_row(application))[0])
+        return bool(self.fires(application)[0])
 
-    def fires(self, applications: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    def fires(self, applications: Applications) -> npt.NDArray[np.bool_]:
         """Tell, per row, whether the rule fires.
 
         A missing field (absent column, None or NaN) never fires a rule, except
         ``missing`` itself. Comparisons read numbers (text that is not a number never
         fires them); ``==``, ``!=``, ``in`` and ``not_in`` compare text, with whole
         floats as integers; ``true`` fires on 1, true, yes or y in any case.
+        ``applications`` may be one applicant's values (a mapping): one row.
         """
-        if self.field not in applications.columns:
-            return np.full(len(applications), self.op == "missing")
-        column = applications[self.field]
+        column = _column(applications, self.field)
+        if column is None:
+            return np.full(_rows(applications), self.op == "missing")
         if self.op == "missing":
-            return np.asarray(column.isna().to_numpy(), dtype=np.bool_)
+            return np.asarray(pd.isna(column), dtype=np.bool_)
         if self.op in _COMPARE:
             numbers = _numbers(column)
             with np.errstate(invalid="ignore"):
@@ -163,9 +167,9 @@ class Policy(_Strict):
         """Return the knock-out rules that fire for one application."""
         return [rule for rule in self.knockouts if rule.holds(application)]
 
-    def knockout_matrix(self, applications: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    def knockout_matrix(self, applications: Applications) -> npt.NDArray[np.bool_]:
         """Return rows by knock-out rules: True where the rule fires for the row."""
-        matrix = np.zeros((len(applications), len(self.knockouts)), dtype=np.bool_)
+        matrix = np.zeros((_rows(applications), len(self.knockouts)), dtype=np.bool_)
         for j, rule in enumerate(self.knockouts):
             matrix[:, j] = rule.fires(applications)
         return matrix
@@ -185,11 +189,11 @@ class Policy(_Strict):
 
     def limit_for(self, pd: float, application: Mapping[str, Any]) -> Decimal | None:
         """Return the credit limit for ``pd``, or None when affordability is unknown."""
-        cents = self.limit_cents(np.array([pd]), _one_row(application))[0]
+        cents = self.limit_cents(np.array([pd]), application)[0]
         return None if math.isnan(cents) else as_money(cents)
 
     def limit_cents(
-        self, pds: npt.NDArray[np.float64], applications: pd.DataFrame
+        self, pds: npt.NDArray[np.float64], applications: Applications
     ) -> npt.NDArray[np.float64]:
         """Return each row's credit limit in whole cents; NaN where income is unknown.
 
@@ -229,15 +233,26 @@ def as_money(cents: float) -> Decimal:
     return Decimal(int(cents)).scaleb(-2)
 
 
-def _one_row(application: Mapping[str, Any]) -> pd.DataFrame:
-    return pd.DataFrame({str(k): [v] for k, v in application.items()}, index=[0])
+def _rows(applications: Applications) -> int:
+    return len(applications) if isinstance(applications, pd.DataFrame) else 1
+
+
+def _column(applications: Applications, field: str) -> pd.Series | npt.NDArray[Any] | None:
+    """Return the field's column (one applicant's value as a one-row ``object`` array)."""
+    if isinstance(applications, pd.DataFrame):
+        return applications[field] if field in applications.columns else None
+    if field not in applications:
+        return None
+    column = np.empty(1, dtype=object)
+    column[0] = applications[field]
+    return column
 
 
 def _per_value(
-    column: pd.Series, rule: Callable[[Any], bool], *, absent: bool
+    column: pd.Series | npt.NDArray[Any], rule: Callable[[Any], bool], *, absent: bool
 ) -> npt.NDArray[np.bool_]:
     """Apply ``rule`` to each distinct present value once; missing values give ``absent``."""
-    values = column.to_numpy(dtype=object)
+    values = column.to_numpy(dtype=object) if isinstance(column, pd.Series) else column
     if pd.api.types.infer_dtype(values, skipna=True) in _FACTORIZABLE:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         answers = np.array([*(rule(u) for u in uniques), absent], dtype=np.bool_)
@@ -253,20 +268,23 @@ def _absent(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
-def _numbers(column: pd.Series) -> npt.NDArray[np.float64]:
+def _numbers(column: pd.Series | npt.NDArray[Any]) -> npt.NDArray[np.float64]:
     """Each value as a finite float, NaN where missing, infinite or not a number."""
-    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+    if isinstance(column, pd.Series) and (
+        pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype)
+    ):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
-        raw = column.to_numpy(dtype=object)
+        raw = column.to_numpy(dtype=object) if isinstance(column, pd.Series) else column
         values = np.array([_number(v) for v in raw], dtype=np.float64)
     return np.where(np.isfinite(values), values, np.nan)
 
 
-def _field_numbers(applications: pd.DataFrame, field: str) -> npt.NDArray[np.float64]:
-    if field not in applications.columns:
-        return np.full(len(applications), np.nan)
-    return _numbers(applications[field])
+def _field_numbers(applications: Applications, field: str) -> npt.NDArray[np.float64]:
+    column = _column(applications, field)
+    if column is None:
+        return np.full(_rows(applications), np.nan)
+    return _numbers(column)
 
 
 def _text(value: Any) -> str:

@@ -19,7 +19,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from numpy.dtypes import StringDType
-from pandas import DataFrame
 
 from finai.exceptions import ValidationError
 
@@ -131,7 +130,8 @@ class Assessment:
         Rows by features: how much each feature hurt (positive) or helped (zero or
         negative) the applicant, in the model's unit.
     values
-        The applicants' feature values; its columns name ``harm``'s columns.
+        The applicants' feature values, one array per feature in ``harm``'s column order
+        (its keys name ``harm``'s columns).
     describe
         Builds a reason's text from (label, value text, contribution).
     """
@@ -139,7 +139,7 @@ class Assessment:
     pd: npt.NDArray[np.float64]
     score: npt.NDArray[np.float64]
     harm: npt.NDArray[np.float64]
-    values: DataFrame
+    values: Mapping[str, npt.NDArray[Any]]
     describe: Describe
 
     def reasons(
@@ -165,7 +165,7 @@ class _Picked(NamedTuple):
 
 def _pick(
     harm: npt.NDArray[np.float64],
-    values: pd.DataFrame,
+    values: Mapping[str, npt.NDArray[Any]],
     describe: Describe,
     n: int,
     labels: Mapping[str, str] | None,
@@ -177,17 +177,17 @@ def _pick(
     shown = amount > 0.0
     value = np.full(order.shape, "", dtype=TEXT)
     text = np.full(order.shape, "", dtype=TEXT)
-    names = [str(c) for c in values.columns]
-    for j in np.unique(order[shown]):
+    names = list(values)
+    for j in np.unique(order[shown]).tolist():
         rows, ks = np.nonzero(shown & (order == j))
-        words = value_texts(values.iloc[rows, int(j)].to_numpy())
+        words = value_texts(np.asarray(values[names[j]])[rows])
         value[rows, ks] = words
         text[rows, ks] = describe((labels or {}).get(names[j], names[j]), words, amount[rows, ks])
     return _Picked(order, amount, shown, value, text)
 
 
-def _as_reasons(picked: _Picked, values: pd.DataFrame) -> list[list[Reason]]:
-    names = [str(c) for c in values.columns]
+def _as_reasons(picked: _Picked, values: Mapping[str, npt.NDArray[Any]]) -> list[list[Reason]]:
+    names = list(values)
     result: list[list[Reason]] = [[] for _ in range(len(picked.order))]
     for k in range(picked.order.shape[1]):
         for i in np.flatnonzero(picked.shown[:, k]):
@@ -233,5 +233,5 @@ def adverse_reasons(
         One list per row of ``harm``: only features with a positive contribution, sorted
         by contribution, largest first (ties in column order), at most ``n``.
     """
-    shown = values[list(harm.columns)]
+    shown = {str(name): values[name].to_numpy() for name in harm.columns}
     return _as_reasons(_pick(harm.to_numpy(dtype=np.float64), shown, describe, n, labels), shown)

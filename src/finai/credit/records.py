@@ -82,6 +82,25 @@ def current_policy(session: Session) -> PolicyVersion:
     return _policy_view(row)
 
 
+_NEWEST_POLICY_KEY = (
+    select(CreditPolicyRow.version, CreditPolicyRow.sha256)
+    .order_by(CreditPolicyRow.version.desc())
+    .limit(1)
+)
+
+
+def current_policy_key(session: Session) -> tuple[int, str]:
+    """Return the newest policy's version and sha256 (one small query, nothing parsed).
+
+    A service that keeps the parsed policy compares this with what it keeps. The query
+    runs on the session's connection (its transaction) without the ORM's bookkeeping.
+    """
+    row = session.connection().execute(_NEWEST_POLICY_KEY).first()
+    if row is None:
+        raise NotFound("no lending policy is stored; load one first", field="policy")
+    return int(row.version), str(row.sha256)
+
+
 def get_policy(session: Session, version: int) -> PolicyVersion:
     """Return one policy version."""
     row = session.get(CreditPolicyRow, version)

@@ -47,9 +47,11 @@ from finai.exceptions import ValidationError
 __all__ = [
     "FeatureSchema",
     "ScorecardModel",
+    "feature_columns",
     "fit_frame",
     "fit_target",
     "predict_frame",
+    "require_columns",
 ]
 
 MISSING = "Missing"
@@ -246,6 +248,19 @@ def predict_frame(X: object, schema: FeatureSchema, owner: str) -> pd.DataFrame:
     return _conform(frame, schema)
 
 
+def feature_columns(frame: pd.DataFrame) -> dict[str, npt.NDArray[Any]]:
+    """Return the columns of a :func:`predict_frame` result as arrays, by name."""
+    return {str(name): frame[name].to_numpy() for name in frame.columns}
+
+
+def require_columns(columns: Mapping[str, object], schema: FeatureSchema) -> None:
+    """Refuse columns that lack a training column (``field`` names the first)."""
+    missing = [name for name in schema.names if name not in columns]
+    if missing:
+        shown = ", ".join(repr(name) for name in missing)
+        raise ValidationError(f"missing feature column(s) {shown}", field=missing[0])
+
+
 def fit_target(y: object, n_samples: int) -> tuple[npt.NDArray[Any], npt.NDArray[np.int_]]:
     """Check a binary target; return ``classes_`` and ``y`` as 0/1 (1 = ``classes_[1]``, bad).
 
@@ -364,9 +379,12 @@ class Characteristic:
     def bin_index(self, values: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
         """Return the bin of each value; missing and unseen values go to "Missing"."""
         if self.categorical:
-            known = pd.Index(list(self.categories), dtype=object)
-            bins = np.array([*self.categories.values(), self.missing_bin], dtype=np.intp)
-            return bins[known.get_indexer(pd.Index(values, dtype=object))]
+            # each distinct value is looked up once, so one row costs little and many rows
+            # cost one pass (categories are ``str``; NaN and unseen values go to Missing)
+            codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+            missing = self.missing_bin
+            found = [self.categories.get(u, missing) for u in uniques]
+            return np.array([*found, missing], dtype=np.intp)[codes]
         x = np.asarray(values, dtype=np.float64)
         index = np.digitize(x, self.splits, right=False).astype(np.intp)
         index[np.isnan(x)] = self.missing_bin
@@ -550,10 +568,10 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def _bins(self, X: object) -> tuple[pd.DataFrame, npt.NDArray[np.intp]]:
         check_is_fitted(self, "characteristics_")
         frame = predict_frame(X, self.schema_, type(self).__name__)
-        index = np.column_stack(
-            [c.bin_index(frame[c.name].to_numpy()) for c in self.characteristics_]
-        )
-        return frame, index
+        return frame, self._bin_columns(feature_columns(frame))
+
+    def _bin_columns(self, columns: Mapping[str, npt.NDArray[Any]]) -> npt.NDArray[np.intp]:
+        return np.column_stack([c.bin_index(columns[c.name]) for c in self.characteristics_])
 
     def _points(self, index: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
         return np.column_stack([c.points[index[:, j]] for j, c in enumerate(self.characteristics_)])
@@ -672,7 +690,30 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         Points lost are counted against the best-scoring bin seen in training, so a row's
         reasons and its score come from the same points.
         """
-        frame, index = self._bins(X)
+        check_is_fitted(self, "characteristics_")
+        frame = predict_frame(X, self.schema_, type(self).__name__)
+        return self.assess_columns(feature_columns(frame))
+
+    def assess_columns(self, columns: Mapping[str, npt.NDArray[Any]]) -> Assessment:
+        """Return :meth:`assess` of features already read as :func:`predict_frame` reads them.
+
+        Parameters
+        ----------
+        columns
+            One array per training column, by name: numbers as ``float64`` (NaN =
+            missing), categories as ``str`` or NaN in ``object`` arrays; other keys are
+            ignored. :meth:`assess` passes the columns of :func:`predict_frame`; a caller
+            with one applicant builds them without a table
+            (:meth:`finai.credit.CreditModel.assess_row`).
+
+        Raises
+        ------
+        ValidationError
+            When a training column is missing.
+        """
+        check_is_fitted(self, "characteristics_")
+        require_columns(columns, self.schema_)
+        index = self._bin_columns(columns)
         points = self._points(index)
         score = np.asarray(points.sum(axis=1), dtype=np.float64)
         best = np.array(
@@ -682,7 +723,7 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             pd=self.scaling_.pd_from_score(score),
             score=score,
             harm=best - points,
-            values=frame[[c.name for c in self.characteristics_]],
+            values={c.name: columns[c.name] for c in self.characteristics_},
             describe=_points_text,
         )
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -136,7 +134,7 @@ class Scorers:
 
     A service keeps one of these: a model is loaded (and its artifact verified) once per
     version, and which version is the champion is looked up again at most every
-    ``refresh``, so a promotion takes effect within it.
+    ``refresh``, so a promotion takes effect within it (a :class:`finai.registry.ModelCache`).
 
     Parameters
     ----------
@@ -153,10 +151,9 @@ class Scorers:
     ) -> None:
         self.store = store
         self.artifact_dir = artifact_dir
-        self._refresh = refresh.total_seconds()
-        self._lock = threading.Lock()
-        self._resolved: dict[str, tuple[float, int]] = {}
-        self._scorers: dict[tuple[str, int], FraudScorer] = {}
+        self._scorers: registry.ModelCache[FraudScorer] = registry.ModelCache(
+            self._scorer, refresh=refresh
+        )
 
     def get(self, session: Session, ref: str) -> FraudScorer:
         """Return the scorer of ``NAME[:VERSION]`` (no version: the champion, else newest).
@@ -168,22 +165,8 @@ class Scorers:
         NotFound
             For an unknown name or version.
         """
-        name, version = registry.parse_ref(ref)
-        if version is None:
-            now = time.monotonic()
-            with self._lock:
-                cached = self._resolved.get(name)
-            if cached is not None and cached[0] > now:
-                version = cached[1]
-            else:
-                version = registry.get_version(session, name).version
-                with self._lock:
-                    self._resolved[name] = (now + self._refresh, version)
-        with self._lock:
-            scorer = self._scorers.get((name, version))
-        if scorer is None:
-            info, model = load_model(session, self.artifact_dir, f"{name}:{version}")
-            scorer = FraudScorer(model, info.name, info.version, self.store)
-            with self._lock:
-                scorer = self._scorers.setdefault((name, version), scorer)
-        return scorer
+        return self._scorers.get(session, ref)
+
+    def _scorer(self, session: Session, name: str, version: int) -> FraudScorer:
+        info, model = load_model(session, self.artifact_dir, f"{name}:{version}")
+        return FraudScorer(model, info.name, info.version, self.store)

@@ -1,5 +1,6 @@
 """Model registry: immutable versions with lineage, stages, verified loading."""
 
+from finai.registry.cache import ModelCache
 from finai.registry.fingerprint import fingerprint
 from finai.registry.versions import (
     ModelSummary,
@@ -16,6 +17,7 @@ from finai.registry.versions import (
 )
 
 __all__ = [
+    "ModelCache",
     "ModelSummary",
     "ModelVersion",
     "Stage",

@@ -8,7 +8,17 @@ from pathlib import Path as FilePath
 from typing import Annotated
 
 import pandas as pd
-from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Path, Query, UploadFile
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    File,
+    Form,
+    Path,
+    Query,
+    Request,
+    UploadFile,
+)
 
 from finai import credit
 from finai.api.credit_schemas import (
@@ -35,37 +45,49 @@ JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]
 UPLOAD_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 
 
+async def get_decider(request: Request) -> credit.Decider:
+    """Depend on the app's :class:`~finai.credit.Decider` (models and policy it keeps)."""
+    decider: credit.Decider = request.app.state.credit_decider
+    return decider
+
+
+DeciderDep = Annotated[credit.Decider, Depends(get_decider)]
+
+
 @router.post("/decisions", status_code=201)
 def create_decision(
-    body: DecisionCreate, session: SessionDep, key: CurrentKey, platform: PlatformDep
+    body: DecisionCreate,
+    session: SessionDep,
+    key: CurrentKey,
+    platform: PlatformDep,
+    decider: DeciderDep,
 ) -> DecisionPublic:
     """Decide one applicant with the model's champion (or the version named) and the policy."""
-    frame = pd.DataFrame([body.applicant])
-    if body.applicant_ref is not None:
-        frame["__applicant_ref"] = body.applicant_ref
-    decisions = credit.decide_and_record(
+    decision = decider.decide_row_and_record(
         session,
         platform.audit_key,
-        platform.artifact_dir,
-        frame,
+        body.applicant,
         model_ref=body.model,
         actor=key.id,
-        ref_column="__applicant_ref" if body.applicant_ref is not None else None,
+        applicant_ref=body.applicant_ref,
     )
     session.commit()
-    return DecisionPublic.from_domain(decisions[0])
+    return DecisionPublic.from_domain(decision)
 
 
 @router.post("/decisions/batch", status_code=201)
 def create_batch(
-    body: BatchCreate, session: SessionDep, key: CurrentKey, platform: PlatformDep
+    body: BatchCreate,
+    session: SessionDep,
+    key: CurrentKey,
+    platform: PlatformDep,
+    decider: DeciderDep,
 ) -> BatchPublic:
     """Decide up to 10,000 applicants; all are stored and audited together, or none."""
     batch_id = secrets.token_hex(16)
-    decisions = credit.decide_and_record(
+    decisions = decider.decide_and_record(
         session,
         platform.audit_key,
-        platform.artifact_dir,
         pd.DataFrame(body.applicants),
         model_ref=body.model,
         actor=key.id,
