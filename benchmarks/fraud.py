@@ -568,9 +568,10 @@ def bench_http() -> str:
         " prefix of its own, deleted afterwards). One keep-alive httpx client sends one"
         f" transaction per POST ({HTTP_WARMUP:,} warm-up, then {HTTP_REQUESTS:,} timed) in"
         " time order, each followed by a `GET /healthz`. Each score reads the card's and"
-        " terminal's state, scores, records the event, remembers the answer (three Redis"
-        " round trips), stores the score (and an alert for review or block) and appends an"
-        f" audit entry in one SQLite transaction. Actions: {mix}; {alerts:,} alerts;"
+        " terminal's state, scores, records the event and remembers the answer (three Redis"
+        " round trips); the score (and an alert for review or block) is stored with an audit"
+        " entry per batch by the service's `ScoreWriter` within `FINAI_FRAUD_WRITE_DELAY_MS`"
+        f" (50 ms), off the request path. Actions: {mix}; {alerts:,} alerts;"
         " reasons (TreeSHAP) for review and block only."
     )
     return f"### Online scoring over HTTP\n\n{table}\n\n{notes}\n"
