@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,9 @@ from sqlalchemy.orm import Session
 from finai import registry
 from finai.exceptions import ValidationError
 from finai.fraud.artifact import KIND, FraudModel
+from finai.fraud.features import OnlineFeatures
 from finai.fraud.scoring import FraudScorer
-from finai.fraud.state import StateStore
+from finai.fraud.state import StateStore, StateUnavailable
 from finai.fraud.training import TrainResult
 
 __all__ = ["Scorers", "load_model", "register_model", "write_transactions"]
@@ -166,6 +168,22 @@ class Scorers:
             For an unknown name or version.
         """
         return self._scorers.get(session, ref)
+
+    def label(self, labels: Sequence[tuple[str, bool]]) -> int:
+        """Pass verdicts to the state (the delayed terminal risk); return how many it knows.
+
+        The verdicts are already stored in the database by the caller; when the store
+        is down the rest are skipped (one outage, not one timeout per label) and the
+        state misses them.
+        """
+        online = OnlineFeatures(self.store)
+        known = 0
+        for transaction_id, is_fraud in labels:
+            try:
+                known += online.label(transaction_id, is_fraud)
+            except StateUnavailable:
+                break
+        return known
 
     def _scorer(self, session: Session, name: str, version: int) -> FraudScorer:
         info, model = load_model(session, self.artifact_dir, f"{name}:{version}")

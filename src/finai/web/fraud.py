@@ -372,8 +372,7 @@ def resolve(
         session.rollback()
         return redirect(request, _back(session, form, alert_id), Flash("error", str(exc)))
     scorers: fraud.Scorers = request.app.state.fraud_scorers
-    with contextlib.suppress(fraud.StateUnavailable):
-        fraud.OnlineFeatures(scorers.store).label(alert.transaction_id, resolution == "fraud")
+    scorers.label([(alert.transaction_id, resolution == "fraud")])
     done = Flash("ok", f"Alert on {alert.transaction_id} resolved as {resolution}.")
     return redirect(request, _back(session, form, alert_id), done)
 

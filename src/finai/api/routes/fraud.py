@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -92,13 +91,7 @@ def create_labels(
         for source, pairs in by_source.items()
     )
     session.commit()
-    online = fraud.OnlineFeatures(scorers.store)
-    in_state = 0
-    for label in body.labels:
-        try:
-            in_state += online.label(label.transaction_id, label.is_fraud)
-        except fraud.StateUnavailable:
-            break  # stored in the database; the state catches up by the next training
+    in_state = scorers.label([(label.transaction_id, label.is_fraud) for label in body.labels])
     return LabelsPublic(count=count, in_state=in_state)
 
 
@@ -159,7 +152,5 @@ def resolve_alert(
         note=body.note,
     )
     session.commit()
-    # The label is stored either way; with the store down the state misses it.
-    with contextlib.suppress(fraud.StateUnavailable):
-        fraud.OnlineFeatures(scorers.store).label(alert.transaction_id, body.resolution == "fraud")
+    scorers.label([(alert.transaction_id, body.resolution == "fraud")])
     return AlertPublic.from_domain(alert)
