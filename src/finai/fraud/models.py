@@ -174,7 +174,26 @@ def _binary_tags(tags: Tags, *, allow_nan: bool) -> Tags:
 # -- LightGBM -----------------------------------------------------------------------------
 
 
-class GBMFraudModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class _Classifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """What the supervised models share once they give ``predict_proba``."""
+
+    classes_: npt.NDArray[Any]
+
+    def predict_proba(self, X: Any) -> Floats:
+        raise NotImplementedError
+
+    def predict(self, X: Any) -> npt.NDArray[Any]:
+        """Return the more likely class of each row."""
+        fraud = self.predict_proba(X)[:, 1] >= 0.5
+        labels: npt.NDArray[Any] = self.classes_[fraud.astype(int)]
+        return labels
+
+    def fraud_score(self, X: Any) -> Floats:
+        """Return P(fraud) per row, in [0, 1]."""
+        return self.predict_proba(X)[:, 1]
+
+
+class GBMFraudModel(_Classifier):
     """Gradient-boosted trees (LightGBM) for fraud, early-stopped on a later period.
 
     Parameters
@@ -356,16 +375,6 @@ class GBMFraudModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         p = self._predict(self._matrix(X))
         return np.column_stack([1.0 - p, p])
 
-    def predict(self, X: Any) -> npt.NDArray[Any]:
-        """Return the more likely class of each row."""
-        fraud = self.predict_proba(X)[:, 1] >= 0.5
-        labels: npt.NDArray[Any] = self.classes_[fraud.astype(int)]
-        return labels
-
-    def fraud_score(self, X: Any) -> Floats:
-        """Return P(fraud) per row, in [0, 1]."""
-        return self.predict_proba(X)[:, 1]
-
     def contributions(self, X: Any) -> Floats:
         """Return TreeSHAP contributions to the log-odds of fraud (bias left out)."""
         return self._predict(self._matrix(X), pred_contrib=True)[:, :-1]
@@ -389,7 +398,7 @@ def _positive_int(value: object, name: str) -> int:
 # -- logistic regression -------------------------------------------------------------------
 
 
-class LogisticFraudModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class LogisticFraudModel(_Classifier):
     """Logistic regression on standardised features, the baseline of the Handbook.
 
     Parameters
@@ -473,16 +482,6 @@ class LogisticFraudModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         standardised = self._standardised(X)
         proba: Floats = self.logistic_.predict_proba(standardised)
         return proba
-
-    def predict(self, X: Any) -> npt.NDArray[Any]:
-        """Return the more likely class of each row."""
-        fraud = self.predict_proba(X)[:, 1] >= 0.5
-        labels: npt.NDArray[Any] = self.classes_[fraud.astype(int)]
-        return labels
-
-    def fraud_score(self, X: Any) -> Floats:
-        """Return P(fraud) per row, in [0, 1]."""
-        return self.predict_proba(X)[:, 1]
 
     def contributions(self, X: Any) -> Floats:
         """Return coefficient x standardised value: each feature's part of the log-odds."""
