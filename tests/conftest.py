@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, expect, sync_playwright
 from pydantic import SecretStr
 from sqlalchemy import create_engine, delete, text, update
 from sqlalchemy.engine import make_url
@@ -37,6 +38,20 @@ PG_URL = os.environ.get(
 )
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TEST_SECRET = "test-secret-" + "x" * 40
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BROWSER_TIMEOUT_MS = 30_000
+"""How long a browser test waits for a page or an assertion: CI machines are slow, and the
+first page with a chart loads plotly.js (about 4.6 MB) before its body is parsed."""
 
 
 def _unavailable(reason: str) -> None:
@@ -203,3 +218,18 @@ def drop_keys(client: redis.Redis, prefix: str) -> None:
     keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
     if keys:
         client.delete(*keys)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless system Chromium (never a downloaded one); in CI its absence fails the run."""
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is not installed"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -21,7 +21,6 @@ from playwright.sync_api import (
     Page,
     Response,
     expect,
-    sync_playwright,
 )
 from pydantic import SecretStr
 
@@ -32,15 +31,6 @@ from finai.demo import DEMO_MODEL, load_demo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SECRET = "e2e-browser-secret-" + "k" * 40
 MODEL = "pd-retail"
 TOKEN = re.compile(r"finai_[0-9a-f]{12}_[A-Za-z0-9_-]{43}")
@@ -152,20 +142,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless system Chromium (never a downloaded one)."""
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is not installed"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 from sqlalchemy import func, select
 
 from finai import fraud, registry
@@ -32,7 +31,6 @@ from finai.store import FraudLabelRow
 from finai.web.fraud import histogram, precision
 from tests.conftest import auth, make_platform
 from tests.e2e.conftest import finai_cli, server_env, serving
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.fraud.simulations import trained
 from tests.web.test_views import audit_log, key_id, sign_in
 
@@ -620,20 +618,6 @@ class Live:
     url: str
     analyst: str
     operator: str
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless system Chromium, launched as ``tests/e2e/test_browser.py`` launches it."""
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is not installed"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
