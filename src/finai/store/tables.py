@@ -206,6 +206,11 @@ class CreditDecisionRow(Base):
     currency: Mapped[str] = mapped_column(String(3))
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     knockouts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    bins: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    """Which bin of the model's training reference each feature fell in (for drift).
+
+    Coarse by design: the value itself is not kept. NULL for decisions made before
+    the model stored a reference."""
 
 
 class FraudScoreRow(Base):
@@ -268,3 +273,83 @@ class FraudLabelRow(Base):
     source: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ModelApprovalRow(Base):
+    """A reviewer's sign-off on a model version: needed before it may become champion.
+
+    The reviewer must be another key than the one that registered the version.
+    """
+
+    __tablename__ = "model_approvals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    approved_by: Mapped[str] = mapped_column(String(32))
+    comment: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ModelCardRow(Base):
+    """A model version's card, as rendered when it was last written (Markdown and HTML)."""
+
+    __tablename__ = "model_cards"
+
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id"), primary_key=True, autoincrement=False
+    )
+    markdown: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(32))
+
+
+class CreditOutcomeRow(Base):
+    """What became of a decided loan: did it default. The newest report per decision wins."""
+
+    __tablename__ = "credit_outcomes"
+
+    decision_id: Mapped[str] = mapped_column(
+        ForeignKey("credit_decisions.id"), primary_key=True, autoincrement=False
+    )
+    defaulted: Mapped[bool] = mapped_column(Boolean)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(32))
+
+
+class CreditShadowRow(Base):
+    """A challenger's answer to a live request, kept apart: it never changes the decision."""
+
+    __tablename__ = "credit_shadow_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    decision_id: Mapped[str] = mapped_column(ForeignKey("credit_decisions.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    model_name: Mapped[str] = mapped_column(String(100))
+    model_version: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(10))
+    pd: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)
+
+
+class DriftCheckRow(Base):
+    """One drift check of a model: PSI of its score and of each feature over a window."""
+
+    __tablename__ = "drift_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    model_name: Mapped[str] = mapped_column(String(100), index=True)
+    model_version: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rows: Mapped[int] = mapped_column(Integer)
+    score_psi: Mapped[float | None] = mapped_column(Float)
+    features: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(32))
