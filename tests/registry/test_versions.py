@@ -12,6 +12,7 @@ from finai.exceptions import Conflict, IntegrityError, NotFound, ValidationError
 from finai.registry import Stage
 from finai.security import audit
 from finai.store import AuditEntryRow, ModelVersionRow
+from tests.factories import register_versions
 
 
 def _register(
@@ -159,3 +160,35 @@ def test_parse_ref_refuses_bad_references(ref: str) -> None:
     with pytest.raises(ValidationError) as caught:
         registry.parse_ref(ref)
     assert caught.value.field == "model"
+
+
+def test_one_challenger_at_a_time_and_never_the_champion(platform: Platform) -> None:
+    register_versions(platform, [{}, {}, {}])
+    with platform.sessions() as session:
+        registry.promote(session, platform.audit_key, name="pd-model", version=1, actor="t")
+        assert registry.challenger(session, "pd-model") is None
+        first = registry.challenge(
+            session, platform.audit_key, name="pd-model", version=2, actor="t"
+        )
+        assert first is not None and first.stage == Stage.CHALLENGER
+        registry.challenge(session, platform.audit_key, name="pd-model", version=3, actor="t")
+        assert registry.get_version(session, "pd-model", 2).stage == Stage.CANDIDATE
+        found = registry.challenger(session, "pd-model")
+        assert found is not None and found.version == 3
+        with pytest.raises(Conflict, match="only a candidate may challenge"):
+            registry.challenge(session, platform.audit_key, name="pd-model", version=1, actor="t")
+        assert (
+            registry.challenge(
+                session, platform.audit_key, name="pd-model", version=None, actor="t"
+            )
+            is None
+        )
+        assert registry.challenger(session, "pd-model") is None
+        with pytest.raises(Conflict, match="has no challenger"):
+            registry.challenge(
+                session, platform.audit_key, name="pd-model", version=None, actor="t"
+            )
+        with pytest.raises(NotFound):
+            registry.challenge(session, platform.audit_key, name="nope", version=None, actor="t")
+        actions = [e.action for e in audit.entries(session, limit=20)]
+        assert actions.count("model.challenge") == 3

@@ -37,6 +37,7 @@ class Stage(StrEnum):
     """Where a version stands in its life."""
 
     CANDIDATE = "candidate"
+    CHALLENGER = "challenger"
     CHAMPION = "champion"
     RETIRED = "retired"
 
@@ -291,6 +292,68 @@ def promote(
         payload={"previous_champion": current.version if current else None},
     )
     return _view(row)
+
+
+def challenger(session: Session, name: str) -> ModelVersion | None:
+    """Return the version of ``name`` that scores live requests in shadow, if any."""
+    row = session.scalar(
+        select(ModelVersionRow).where(
+            ModelVersionRow.name == name, ModelVersionRow.stage == Stage.CHALLENGER.value
+        )
+    )
+    return None if row is None else _view(row)
+
+
+def challenge(
+    session: Session, audit_key: bytes, *, name: str, version: int | None, actor: str
+) -> ModelVersion | None:
+    """Make ``version`` the challenger of ``name``, or end the challenge (``version=None``).
+
+    A challenger scores every live request beside the champion, in shadow: its
+    answers are stored apart and never change a decision. A model has at most one;
+    the one it replaces goes back to candidate.
+
+    Raises
+    ------
+    Conflict
+        When ``version`` is the champion or is retired, or when there is no
+        challenge to end.
+    """
+    current = session.scalar(
+        select(ModelVersionRow).where(
+            ModelVersionRow.name == name, ModelVersionRow.stage == Stage.CHALLENGER.value
+        )
+    )
+    row = None if version is None else _row(session, name, version)
+    if row is None and current is None:
+        _row(session, name, None)  # an unknown name is not found, not a conflict
+        raise Conflict(f"model {name!r} has no challenger", field="name")
+    if row is not None and row.stage in {Stage.CHAMPION.value, Stage.RETIRED.value}:
+        raise Conflict(
+            f"{name}:{row.version} is {row.stage}; only a candidate may challenge",
+            field="version",
+        )
+    if row is not None and row is current:
+        return _view(row)
+    when = utcnow()
+    if current is not None:
+        _move(session, current, Stage.CANDIDATE, actor, when)
+    if row is not None:
+        _move(session, row, Stage.CHALLENGER, actor, when)
+    session.flush()
+    audit.append(
+        session,
+        audit_key,
+        actor=actor,
+        action="model.challenge",
+        object_type="model",
+        object_id=name,
+        payload={
+            "challenger": None if row is None else row.version,
+            "previous": None if current is None else current.version,
+        },
+    )
+    return None if row is None else _view(row)
 
 
 def rollback(session: Session, audit_key: bytes, *, name: str, actor: str) -> ModelVersion:

@@ -24,7 +24,12 @@ INK = "#1f2937"
 MUTED = "#6b7280"
 GRID = "#e5e7eb"
 ACCENT = "#2563eb"
-STAGE_COLOURS = {Stage.CANDIDATE: "#94a3b8", Stage.CHAMPION: "#16a34a", Stage.RETIRED: "#cbd5e1"}
+STAGE_COLOURS = {
+    Stage.CANDIDATE: "#94a3b8",
+    Stage.CHALLENGER: "#d97706",
+    Stage.CHAMPION: "#16a34a",
+    Stage.RETIRED: "#cbd5e1",
+}
 BAD = "#dc2626"
 GOOD = "#16a34a"
 CHANCE = "#9ca3af"
