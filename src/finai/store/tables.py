@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -353,3 +354,20 @@ class DriftCheckRow(Base):
     status: Mapped[str] = mapped_column(String(10))
     source: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str] = mapped_column(String(32))
+
+
+class DataKeyRow(Base):
+    """One person's data key, kept only wrapped under a key encryption key.
+
+    ``subject`` is a keyed blind index of the person's id, never the id. Erasing the
+    person clears ``wrapped``: what was sealed with the key can no longer be read.
+    """
+
+    __tablename__ = "data_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64), unique=True)
+    kek_id: Mapped[str] = mapped_column(String(32), index=True)
+    wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
