@@ -15,6 +15,7 @@ from finai.exceptions import ConfigurationError
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "changethis", "secret", "default", "finai"})
 SECRET_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
+KEK_FILE = "kek.json"
 
 
 class Settings(BaseSettings):
@@ -46,6 +47,17 @@ class Settings(BaseSettings):
     fraud_write_delay_ms
         Scores are stored in batches at most this long after their answer (0: each
         before its answer), see :mod:`finai.fraud.writer`.
+    drift_check_hours
+        The service checks each credit champion's drift over its stored decisions when
+        its newest check is older than this many hours (0: never), see
+        :class:`finai.governance.DriftSchedule`.
+    drift_window_days
+        The window of decisions those scheduled checks compare with the training data.
+    kek_file
+        Key file of the key encryption keys that wrap personal data keys; defaults to
+        ``<home>/kek.json``, created in ``local`` and ``test``. ``production`` needs an
+        existing file (see :mod:`finai.security.keyring`); keep it apart from backups
+        of the database.
     """
 
     model_config = SettingsConfigDict(env_prefix="FINAI_", env_file=".env", extra="ignore")
@@ -63,6 +75,9 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(default="finai:fraud:", min_length=1, max_length=100)
     fraud_model: str = "demo-fraud"
     fraud_write_delay_ms: int = Field(default=50, ge=0, le=10_000)
+    drift_check_hours: float = Field(default=24.0, ge=0, le=24 * 366)
+    drift_window_days: int = Field(default=30, ge=1, le=3660)
+    kek_file: Path | None = None
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
@@ -87,6 +102,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.home.resolve() / 'finai.db'}"
+
+    @property
+    def kek_path(self) -> Path:
+        """The key file of key encryption keys in force, defaulting to ``home/kek.json``."""
+        return self.kek_file if self.kek_file is not None else self.home / KEK_FILE
 
     @property
     def artifact_dir(self) -> Path:

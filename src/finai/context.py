@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -10,7 +11,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from finai.config import Settings, get_settings
+from finai.exceptions import ConfigurationError
+from finai.security.keyring import KeyFile, create_key_file, derive_key
+from finai.security.vault import Vault
 from finai.store import make_engine, session_factory
+
+INDEX_INFO = b"finai-blind-index"
+CARD_INFO = b"finai-card-token"
 
 
 @dataclass
@@ -40,6 +47,25 @@ class Platform:
     def audit_key(self) -> bytes:
         """The HMAC key for the audit chain."""
         return self.settings.secret()
+
+    @cached_property
+    def vault(self) -> Vault:
+        """Envelope encryption of personal data under the key file in force.
+
+        Outside production a missing key file is created (a new install); production
+        never creates one, since a fresh KEK could not open data sealed before.
+        """
+        path = self.settings.kek_path
+        if not path.exists() and self.settings.environment != "production":
+            # another process may create it first: then theirs stands
+            with suppress(ConfigurationError):
+                create_key_file(path)
+        return Vault(KeyFile(path), derive_key(self.audit_key, INDEX_INFO))
+
+    @cached_property
+    def card_key(self) -> bytes:
+        """The key of card-number tokens (:func:`finai.security.cards.card_ref`)."""
+        return derive_key(self.audit_key, CARD_INFO)
 
     @property
     def artifact_dir(self) -> Path:

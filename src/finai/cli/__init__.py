@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from finai.cli import credit, fraud, governance, platform
+from finai.cli import credit, fraud, governance, platform, security
 
 __all__ = ["app", "main"]
 
@@ -28,6 +28,8 @@ app.add_typer(platform.audit_app, name="audit")
 app.add_typer(credit.app, name="credit")
 app.add_typer(fraud.app, name="fraud")
 app.add_typer(governance.app, name="governance")
+app.add_typer(security.security_app, name="security")
+app.add_typer(security.data_app, name="data")
 
 
 def main() -> None:

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from finai.exceptions import ConfigurationError, IntegrityError
 
@@ -104,6 +106,14 @@ class KeyRing:
             ) from exc
 
 
+def derive_key(secret: bytes, info: bytes) -> bytes:
+    """Return a 32-byte key for one purpose, derived from the platform secret with HKDF.
+
+    A different ``info`` label gives an unrelated key, so no purpose learns another's.
+    """
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(secret)
+
+
 def new_kek_id() -> str:
     """Return a fresh, short KEK id."""
     return "kek-" + secrets.token_hex(_ID_BYTES)
@@ -158,12 +168,22 @@ def read_key_file(path: Path) -> KeyRing:
 
 
 def create_key_file(path: Path) -> KeyRing:
-    """Write a new key file with one fresh KEK (the file must not exist yet)."""
-    if path.exists():
-        raise ConfigurationError(f"key file {path} already exists")
+    """Write a new key file with one fresh KEK.
+
+    Never replaces a file: if another process creates it first, that one stands
+    (``ConfigurationError`` here), so no data key is ever wrapped under a lost KEK.
+    """
     kek_id = new_kek_id()
     keys = {kek_id: secrets.token_bytes(KEY_BYTES)}
-    _write_private(path, _encode(keys, kek_id))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise ConfigurationError(f"key file {path} already exists") from exc
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(_encode(keys, kek_id))
+        handle.flush()
+        os.fsync(handle.fileno())
     return KeyRing(keys, kek_id)
 
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from starlette.requests import Request
 from starlette.responses import Response
+
+from finai.security.keyring import derive_key
 
 SESSION_COOKIE = "finai_session"
 FLASH_COOKIE = "finai_flash"
@@ -72,8 +72,7 @@ def cipher(secret: bytes, info: bytes) -> Fernet:
     Fernet
         The cipher sealing and opening that purpose's cookies.
     """
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret)
-    return Fernet(base64.urlsafe_b64encode(derived))
+    return Fernet(base64.urlsafe_b64encode(derive_key(secret, info)))
 
 
 def new_session(key_id: str) -> WebSession:

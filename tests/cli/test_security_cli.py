@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from finai.cli import app
+from finai.context import Platform
+from finai.security.vault import Erased
+
+
+def test_rotate_key_rewraps_and_data_still_opens(cli: CliRunner, platform: Platform) -> None:
+    with platform.sessions() as session:
+        sealed = platform.vault.seal(session, "P-1", {"name": "Ottoline"}, purpose="p")
+        session.commit()
+    first = platform.vault.keys.current()
+    rotated = cli.invoke(app, ["security", "rotate-key", "--json"])
+    assert rotated.exit_code == 0, rotated.output
+    body = json.loads(rotated.stdout)
+    assert body["rewrapped"] == 1 and body["kek_id"] != first and body["dropped"] == []
+    listed = json.loads(cli.invoke(app, ["security", "keys", "--json"]).stdout)["keys"]
+    assert {(k["kek_id"], k["current"], k["data_keys"]) for k in listed} == {
+        (first, False, 0),
+        (body["kek_id"], True, 1),
+    }
+    again = json.loads(cli.invoke(app, ["security", "rotate-key", "--drop-old", "--json"]).stdout)
+    assert set(again["dropped"]) == {first, body["kek_id"]}
+    with platform.sessions() as session:
+        assert platform.vault.open(session, sealed, purpose="p") == {"name": "Ottoline"}
+
+
+def test_erase_asks_then_shreds(cli: CliRunner, platform: Platform) -> None:
+    with platform.sessions() as session:
+        sealed = platform.vault.seal(session, "P-2", {"name": "Barnaby"}, purpose="p")
+        session.commit()
+    declined = cli.invoke(app, ["data", "erase", "--subject", "P-2"], input="n\n")
+    assert declined.exit_code == 1 and "nothing erased" in declined.output
+    erased = cli.invoke(app, ["data", "erase", "--subject", "p-2", "--yes"])
+    assert erased.exit_code == 0 and "Erased." in erased.output
+    with platform.sessions() as session, pytest.raises(Erased):
+        platform.vault.open(session, sealed, purpose="p")
+    twice = cli.invoke(app, ["data", "erase", "--subject", "P-2", "--yes"])
+    assert twice.exit_code == 0 and "Nothing to erase" in twice.output
+
+
+def test_a_broken_key_file_is_one_line_and_changes_nothing(
+    cli: CliRunner, platform: Platform
+) -> None:
+    path = platform.settings.kek_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{}")
+    result = cli.invoke(app, ["security", "rotate-key"])
+    assert result.exit_code == 1
+    assert "not a valid FinAI key file" in result.output and "Traceback" not in result.output
+    assert path.read_text() == "{}"
