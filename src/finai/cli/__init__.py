@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from finai.cli import credit, fraud, governance, platform, security
+from finai.cli import backup, credit, fraud, governance, platform, security
 
 __all__ = ["app", "main"]
 
@@ -30,6 +30,7 @@ app.add_typer(fraud.app, name="fraud")
 app.add_typer(governance.app, name="governance")
 app.add_typer(security.security_app, name="security")
 app.add_typer(security.data_app, name="data")
+app.add_typer(backup.app, name="backup")
 
 
 def main() -> None:

@@ -226,10 +226,12 @@ def append(
 
 def verify(session: Session, key: bytes) -> VerifyResult:
     """Walk the whole chain in sequence order and report the first break."""
-    rows = (
-        session.connection()
+    # yield_per on the statement, not the connection: a connection option would outlive
+    # this walk and turn the transaction's later INSERTs into server-side cursors
+    rows = session.connection().execute(
+        select(*(_ENTRIES.c[name] for name in _VERIFY_COLUMNS))
+        .order_by(_ENTRIES.c.seq)
         .execution_options(yield_per=5000)
-        .execute(select(*(_ENTRIES.c[name] for name in _VERIFY_COLUMNS)).order_by(_ENTRIES.c.seq))
     )
     try:
         walked = _walk(rows, key)
@@ -279,14 +281,24 @@ def count(session: Session) -> int:
 
 
 def entries(
-    session: Session, *, limit: int = 100, before: int | None = None, action: str | None = None
+    session: Session,
+    *,
+    limit: int = 100,
+    before: int | None = None,
+    action: str | None = None,
+    object_id: str | None = None,
 ) -> list[AuditEntry]:
-    """Return entries newest first, at most ``limit``, optionally before a sequence."""
+    """Return entries newest first, at most ``limit``, optionally before a sequence.
+
+    ``action`` and ``object_id`` keep only the entries of that action or object.
+    """
     query = select(AuditEntryRow).order_by(AuditEntryRow.seq.desc()).limit(limit)
     if before is not None:
         query = query.where(AuditEntryRow.seq < before)
     if action is not None:
         query = query.where(AuditEntryRow.action == action)
+    if object_id is not None:
+        query = query.where(AuditEntryRow.object_id == object_id)
     return [_entry(row) for row in session.scalars(query)]
 
 

@@ -30,11 +30,20 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+def head_revision() -> str:
+    """Return the newest migration revision this FinAI ships."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships migrations
+        raise RuntimeError("no migrations found")
+    return head
+
+
 def is_current(engine: Engine) -> bool:
     """Tell whether the database is at the newest migration."""
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
-    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+    head = head_revision()
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision() == head
