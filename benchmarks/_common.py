@@ -131,6 +131,7 @@ def finai_env(home: Path, url: str | None = None, secret: str | None = None) -> 
         "FINAI_SECRET_KEY": secret or secrets.token_urlsafe(48),
         "FINAI_LOG_LEVEL": "WARNING",
         "FINAI_ENVIRONMENT": "test",
+        "FINAI_RATE_LIMIT": "0",  # the benchmarks measure the work, not the limiter
     }
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, delete, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from finai import credit, registry
+from finai import credit
 from finai.api import create_app
 from finai.config import Settings
 from finai.context import Platform
@@ -32,6 +32,7 @@ from finai.datasets import LoanBook, make_loan_book
 from finai.security import Role, create_key
 from finai.security.audit import GENESIS
 from finai.store import AuditHeadRow, Base, upgrade
+from tests.factories import promote
 
 PG_URL = os.environ.get(
     "FINAI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -103,6 +104,7 @@ def make_platform(db_url: str, home: Path) -> Platform:
         home=home,
         database_url=db_url,
         secret_key=SecretStr(TEST_SECRET),
+        rate_limit=0,  # tests/api/test_rate_limits.py turns it on
     )
     return Platform(settings)
 
@@ -179,9 +181,7 @@ def credit_platform(platform: Platform, trained: TrainResult, book: LoanBook) ->
             data=book.frame,
             actor="t",
         )
-        registry.promote(
-            session, platform.audit_key, name=MODEL, version=version.version, actor="t"
-        )
+        promote(session, platform, name=MODEL, version=version.version)
         session.commit()
     return platform
 

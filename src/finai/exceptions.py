@@ -8,6 +8,7 @@
     ├── Conflict                          the request clashes with stored state
     ├── AuthenticationError               no key, an unknown, revoked or expired key
     ├── PermissionDenied                  a known key whose role may not do this
+    ├── RateLimited                       a key over its request rate: wait and retry
     ├── IntegrityError                    stored data fails its own check (hash, chain)
     └── ConfigurationError                settings that must not be used as they are
 """
@@ -53,6 +54,16 @@ class PermissionDenied(FinAIError):
     """The caller is known but their role may not do this."""
 
     title = "Forbidden"
+
+
+class RateLimited(FinAIError):
+    """Too many requests from one key; ``retry_after`` says how many seconds to wait."""
+
+    title = "Too many requests"
+
+    def __init__(self, message: str, *, field: str | None = None, retry_after: float = 1.0) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
 
 
 class IntegrityError(FinAIError):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from finai.api.permissions import PUBLIC, allowed
 from finai.context import Platform
 from finai.exceptions import AuthenticationError, PermissionDenied
-from finai.security import ApiKey, authenticate, touch
+from finai.security import ApiKey, authenticate, ratelimit, touch
 from finai.store import utcnow
 
 TOUCH_EVERY = timedelta(minutes=1)
@@ -80,6 +80,7 @@ def authorize_api(request: Request, session: SessionDep) -> ApiKey | None:
         return None
     key = authenticate(session, bearer_token(request))
     check_role(key, roles)
+    ratelimit.check(request.app.state.rate_limiter, key.id)
     record_use(session, key)
     request.state.key_id = key.id
     return key

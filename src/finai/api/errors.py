@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -21,6 +22,7 @@ from finai.exceptions import (
     IntegrityError,
     NotFound,
     PermissionDenied,
+    RateLimited,
     ValidationError,
 )
 
@@ -34,6 +36,7 @@ STATUS: dict[type[FinAIError], int] = {
     Conflict: 409,
     AuthenticationError: 401,
     PermissionDenied: 403,
+    RateLimited: 429,
     IntegrityError: 409,
     ConfigurationError: 500,
     FinAIError: 500,
@@ -105,6 +108,8 @@ async def _finai_error(request: Request, exc: Exception) -> JSONResponse:
     status = status_for(exc)
     errors = [{"field": exc.field, "message": str(exc)}] if exc.field else None
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(math.ceil(exc.retry_after))}
     if status >= 500:
         logger.error("internal error", extra={"error": type(exc).__name__})
     return problem(request, status, exc.title, str(exc), errors=errors, headers=headers)
