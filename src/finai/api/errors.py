@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from finai.api.schemas import Problem
@@ -29,6 +30,7 @@ from finai.exceptions import (
 logger = logging.getLogger(__name__)
 
 PROBLEM = "application/problem+json"
+DATABASE_RETRY_SECONDS = 2
 
 STATUS: dict[type[FinAIError], int] = {
     ValidationError: 422,
@@ -139,6 +141,19 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, exc.status_code, title, str(exc.detail), headers=headers)
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # the connection pool re-checks connections (pre-ping), so once the database is
+    # back the next request succeeds: no restart needed
+    logger.error("database unavailable", extra={"error": type(exc).__name__})
+    return problem(
+        request,
+        503,
+        "Service unavailable",
+        "the database is unavailable; retry shortly",
+        headers={"Retry-After": str(DATABASE_RETRY_SECONDS)},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error", extra={"error": type(exc).__name__})
     return problem(request, 500, "Internal error", "an unexpected error occurred")
@@ -149,5 +164,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(FinAIError, _finai_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
     app.openapi = problem_openapi(app)  # type: ignore[method-assign]
