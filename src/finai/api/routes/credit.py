@@ -17,10 +17,11 @@ from fastapi import (
     Path,
     Query,
     Request,
+    Response,
     UploadFile,
 )
 
-from finai import credit
+from finai import credit, governance
 from finai.api.credit_schemas import (
     BatchCreate,
     BatchPublic,
@@ -35,6 +36,7 @@ from finai.api.credit_schemas import (
     SpecText,
 )
 from finai.api.deps import CurrentKey, PlatformDep, SessionDep, authorize_api
+from finai.api.idempotent import IdempotencyKey, once
 from finai.exceptions import ValidationError
 from finai.jobs import create_job, get_job
 
@@ -54,53 +56,85 @@ async def get_decider(request: Request) -> credit.Decider:
 DeciderDep = Annotated[credit.Decider, Depends(get_decider)]
 
 
-@router.post("/decisions", status_code=201)
+@router.post("/decisions", status_code=201, response_model=DecisionPublic)
 def create_decision(
     body: DecisionCreate,
     session: SessionDep,
     key: CurrentKey,
     platform: PlatformDep,
     decider: DeciderDep,
-) -> DecisionPublic:
+    idempotency_key: IdempotencyKey = None,
+) -> DecisionPublic | Response:
     """Decide one applicant with the model's champion (or the version named) and the policy."""
-    decision = decider.decide_row_and_record(
-        session,
-        platform.audit_key,
-        body.applicant,
-        model_ref=body.model,
-        actor=key.id,
-        applicant_ref=body.applicant_ref,
-    )
+
+    def decide() -> DecisionPublic:
+        decision = decider.decide_row_and_record(
+            session,
+            platform.audit_key,
+            body.applicant,
+            model_ref=body.model,
+            actor=key.id,
+            applicant_ref=body.applicant_ref,
+        )
+        return DecisionPublic.from_domain(decision)
+
+    if idempotency_key is not None:
+        return once(
+            session,
+            key_id=key.id,
+            idempotency_key=idempotency_key,
+            route="credit.decisions",
+            request=body,
+            status=201,
+            work=decide,
+        )
+    answer = decide()
     session.commit()
-    return DecisionPublic.from_domain(decision)
+    return answer
 
 
-@router.post("/decisions/batch", status_code=201)
+@router.post("/decisions/batch", status_code=201, response_model=BatchPublic)
 def create_batch(
     body: BatchCreate,
     session: SessionDep,
     key: CurrentKey,
     platform: PlatformDep,
     decider: DeciderDep,
-) -> BatchPublic:
+    idempotency_key: IdempotencyKey = None,
+) -> BatchPublic | Response:
     """Decide up to 10,000 applicants; all are stored and audited together, or none."""
-    batch_id = secrets.token_hex(16)
-    decisions = decider.decide_and_record(
-        session,
-        platform.audit_key,
-        pd.DataFrame(body.applicants),
-        model_ref=body.model,
-        actor=key.id,
-        batch_id=batch_id,
-        ref_column=body.ref_field,
-    )
+
+    def decide() -> BatchPublic:
+        batch_id = secrets.token_hex(16)
+        decisions = decider.decide_and_record(
+            session,
+            platform.audit_key,
+            pd.DataFrame(body.applicants),
+            model_ref=body.model,
+            actor=key.id,
+            batch_id=batch_id,
+            ref_column=body.ref_field,
+        )
+        return BatchPublic(
+            batch_id=batch_id,
+            count=len(decisions),
+            outcomes=dict(Counter(d.outcome.value for d in decisions)),
+            data=[DecisionPublic.from_domain(d) for d in decisions],
+        )
+
+    if idempotency_key is not None:
+        return once(
+            session,
+            key_id=key.id,
+            idempotency_key=idempotency_key,
+            route="credit.decisions.batch",
+            request=body,
+            status=201,
+            work=decide,
+        )
+    answer = decide()
     session.commit()
-    return BatchPublic(
-        batch_id=batch_id,
-        count=len(decisions),
-        outcomes=dict(Counter(d.outcome.value for d in decisions)),
-        data=[DecisionPublic.from_domain(d) for d in decisions],
-    )
+    return answer
 
 
 @router.get("/decisions")
@@ -216,6 +250,9 @@ async def train_model(
         name=name,
         seed=seed,
         actor=key.id,
+        registered=lambda s, v: governance.write_cards(
+            s, name=v.name, actor=key.id, versions=[v.version]
+        ),
     )
     return JobPublic(**{k: v for k, v in vars(job).items() if k in JobPublic.model_fields})
 

@@ -1,0 +1,66 @@
+"""``Idempotency-Key`` on POSTs that store: the first answer is kept and replayed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Header, Response
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
+from sqlalchemy.orm import Session
+
+from finai.security import idempotency
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=idempotency.HEADER,
+        pattern=idempotency.PATTERN,
+        description="Your id for this request (visible ASCII, at most 200): a retry with"
+        " the same key and body gets the first answer and stores nothing twice.",
+    ),
+]
+REPLAYED = "Idempotent-Replayed"
+
+
+def _replayed(answer: idempotency.Answer) -> Response:
+    return Response(
+        answer.body,
+        status_code=answer.status,
+        media_type="application/json",
+        headers={REPLAYED: "true"},
+    )
+
+
+def once(
+    session: Session,
+    *,
+    key_id: str,
+    idempotency_key: str,
+    route: str,
+    request: BaseModel,
+    status: int,
+    work: Callable[[], BaseModel],
+) -> Response:
+    """Run ``work`` (which stores, uncommitted) once per key; commit it with its answer.
+
+    A retry with the same key and body gets the first answer (header
+    ``Idempotent-Replayed: true``); with another body, a 409.
+    """
+    digest = idempotency.request_hash(route, request.model_dump_json())
+    scope = {"key_id": key_id, "idempotency_key": idempotency_key, "route": route}
+    first = idempotency.replay(session, **scope, digest=digest)
+    if first is not None:
+        return _replayed(first)
+    answer = idempotency.Answer(status, work().model_dump_json())
+    idempotency.remember(session, **scope, digest=digest, answer=answer)
+    try:
+        session.commit()
+    except DatabaseIntegrityError:  # a concurrent retry committed first: theirs stands
+        session.rollback()
+        first = idempotency.replay(session, **scope, digest=digest)
+        if first is None:
+            raise
+        return _replayed(first)
+    return Response(answer.body, status_code=status, media_type="application/json")
