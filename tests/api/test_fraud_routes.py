@@ -10,12 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from finai import fraud, registry
+from finai import fraud
 from finai.api import create_app
 from finai.context import Platform
 from finai.security import Role
 from finai.store import AuditEntryRow, FraudAlertRow, FraudLabelRow, FraudScoreRow
 from tests.conftest import auth, make_platform
+from tests.factories import promote
 from tests.fraud.simulations import trained
 
 MODEL = "demo-fraud"
@@ -37,9 +38,7 @@ def _register(platform: Platform) -> None:
             session, platform.audit_key, platform.artifact_dir, name=MODEL, result=trained(),
             actor="t",
         )  # fmt: skip
-        registry.promote(
-            session, platform.audit_key, name=MODEL, version=version.version, actor="t"
-        )
+        promote(session, platform, name=MODEL, version=version.version)
         session.commit()
 
 
@@ -76,6 +75,11 @@ def test_score_stores_audits_and_a_retry_gets_the_first_answer(
     again = client.post("/v1/fraud/score", json=tx("t1"), headers=headers).json()
     assert again["replayed"] and again["score"] == body["score"]
     assert again["scored_at"] == body["scored_at"]
+    keyed = {**headers, "Idempotency-Key": "t1"}
+    assert client.post("/v1/fraud/score", json=tx("t1"), headers=keyed).json() == again
+    mismatch = client.post("/v1/fraud/score", json=tx("t9"), headers=keyed)
+    assert mismatch.status_code == 422
+    assert mismatch.json()["errors"][0]["field"] == "Idempotency-Key"
     stored(client)
     assert _count(fraud_platform, FraudScoreRow) == 2
     read = client.get("/v1/fraud/scores/t1", headers=auth(tokens[Role.AUDITOR])).json()

@@ -19,6 +19,8 @@ from finai.api.fraud_schemas import (
     StoredScorePublic,
     TransactionCreate,
 )
+from finai.api.idempotent import IdempotencyKey
+from finai.exceptions import ValidationError
 from finai.fraud import records
 
 router = APIRouter(prefix="/v1/fraud", dependencies=[Depends(authorize_api)], tags=["fraud"])
@@ -50,16 +52,25 @@ def score_transaction(
     key: CurrentKey,
     platform: PlatformDep,
     scorers: ScorersDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> ScorePublic:
     """Score one transaction: score, allow / review / block, and the top reasons.
 
     Reasons come with review and block, and with allow when `explain` is set.
 
     The online state counts each `transaction_id` once: a retry returns the first answer
-    (`replayed`) and stores nothing again. When the state store is down the answer still
-    comes, from the transaction alone, with `degraded` set. The score is stored and audited
-    in a batch within `FINAI_FRAUD_WRITE_DELAY_MS` (50 ms by default) of the answer.
+    (`replayed`) and stores nothing again. The transaction id is thus the idempotency key
+    of scores: an `Idempotency-Key` header, if sent, must equal it. When the state store
+    is down the answer still comes, from the transaction alone, with `degraded` set. The
+    score is stored and audited in a batch within `FINAI_FRAUD_WRITE_DELAY_MS` (50 ms by
+    default) of the answer.
     """
+    if idempotency_key is not None and idempotency_key != body.transaction_id:
+        raise ValidationError(
+            "for scores the transaction id is the idempotency key: send the same value"
+            " as Idempotency-Key, or leave the header out",
+            field="Idempotency-Key",
+        )
     tx = fraud.Transaction.from_mapping(body.model_dump(exclude={"model", "explain"}))
     scorer = scorers.get(session, body.model or platform.settings.fraud_model)
     result = scorer.score(tx, explain=body.explain)
