@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -20,13 +20,52 @@ MonotoneEntry = Annotated[str, StringConstraints(min_length=1, max_length=120, p
 SpecText = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
 
 
+NationalId = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=NO_CONTROL)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_CONTROL)]
+Address = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NO_CONTROL)]
+Email = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=NO_CONTROL)]
+Phone = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=NO_CONTROL)]
+Notes = Annotated[str, StringConstraints(min_length=1, max_length=2_000, pattern=NO_CONTROL)]
+
+
+class PersonalCreate(Strict):
+    """Who the applicant is: kept sealed under their own data key, never used to decide."""
+
+    national_id: NationalId = Field(description="the person's id; their data is found by it")
+    name: Name | None = None
+    address: Address | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    date_of_birth: date | None = None
+    notes: Notes | None = None
+
+
+class PersonalPublic(PersonalCreate):
+    """An applicant's personal data, as opened for an authorised reader (audited)."""
+
+
+class ApplicantSearch(Strict):
+    """Find a person's decisions by national id (compared through a keyed blind index)."""
+
+    national_id: NationalId
+
+
+class ApplicantDecisions(BaseModel):
+    """The ids of one person's decisions, newest first."""
+
+    decision_ids: list[str]
+
+
 class DecisionCreate(Strict):
     """One applicant to decide."""
 
     model: ModelRef = Field(description="NAME (its champion, else newest) or NAME:VERSION")
     applicant: Applicant
     applicant_ref: Annotated[str, StringConstraints(max_length=100, pattern=NO_CONTROL)] | None = (
-        None
+        Field(default=None, description="your reference; not for personal data")
+    )
+    personal: PersonalCreate | None = Field(
+        default=None, description="who the applicant is, kept encrypted (see docs/security.md)"
     )
 
 

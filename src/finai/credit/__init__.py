@@ -15,6 +15,7 @@ from finai.credit.metrics import (
     roc_points,
     score_distribution,
 )
+from finai.credit.personal import decisions_of, read_personal, store_personal
 from finai.credit.pipeline import (
     Decider,
     decide_and_record,
@@ -64,6 +65,7 @@ __all__ = [
     "decide",
     "decide_and_record",
     "decide_row",
+    "decisions_of",
     "evaluate",
     "evaluate_model",
     "explain_row",
@@ -75,6 +77,7 @@ __all__ = [
     "parse_policy",
     "prepare",
     "psi",
+    "read_personal",
     "recent_decisions",
     "register_model",
     "roc_points",
@@ -84,5 +87,6 @@ __all__ = [
     "score_distribution",
     "score_file",
     "score_frame",
+    "store_personal",
     "train",
 ]

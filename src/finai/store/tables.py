@@ -385,3 +385,20 @@ class IdempotencyRow(Base):
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class CreditApplicantRow(Base):
+    """An applicant's personal data, sealed under their own data key (see finai.security.vault).
+
+    ``subject`` is the blind index of their national id: decisions can be found by
+    that id without storing it. Erasing the person leaves this row unreadable.
+    """
+
+    __tablename__ = "credit_applicants"
+
+    decision_id: Mapped[str] = mapped_column(
+        ForeignKey("credit_decisions.id"), primary_key=True, autoincrement=False
+    )
+    subject: Mapped[str] = mapped_column(String(64), index=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

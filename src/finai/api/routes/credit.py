@@ -23,6 +23,8 @@ from fastapi import (
 
 from finai import credit, governance
 from finai.api.credit_schemas import (
+    ApplicantDecisions,
+    ApplicantSearch,
     BatchCreate,
     BatchPublic,
     DecisionCreate,
@@ -31,6 +33,7 @@ from finai.api.credit_schemas import (
     FieldName,
     JobPublic,
     MonotoneEntry,
+    PersonalPublic,
     PolicyPublic,
     PolicyUpdate,
     SpecText,
@@ -76,6 +79,13 @@ def create_decision(
             actor=key.id,
             applicant_ref=body.applicant_ref,
         )
+        if body.personal is not None:
+            credit.store_personal(
+                session,
+                platform.vault,
+                decision_id=decision.id,
+                personal=body.personal.model_dump(mode="json", exclude_none=True),
+            )
         return DecisionPublic.from_domain(decision)
 
     if idempotency_key is not None:
@@ -150,6 +160,30 @@ def list_decisions(
 def read_decision(decision_id: DecisionId, session: SessionDep) -> DecisionPublic:
     """Show one decision: outcome, reasons, and the model and policy versions used."""
     return DecisionPublic.from_domain(credit.get_decision(session, decision_id))
+
+
+@router.get("/decisions/{decision_id}/personal")
+def read_personal(
+    decision_id: DecisionId, session: SessionDep, key: CurrentKey, platform: PlatformDep
+) -> PersonalPublic:
+    """Open the applicant's personal data of a decision (audited; 404 once erased)."""
+    opened = credit.read_personal(
+        session, platform.vault, platform.audit_key, decision_id=decision_id, actor=key.id
+    )
+    session.commit()
+    return PersonalPublic.model_validate(opened)
+
+
+@router.post("/applicants/search")
+def search_applicant(
+    body: ApplicantSearch, session: SessionDep, key: CurrentKey, platform: PlatformDep
+) -> ApplicantDecisions:
+    """Find a person's decisions by national id, through its blind index (audited)."""
+    found = credit.decisions_of(
+        session, platform.vault, platform.audit_key, national_id=body.national_id, actor=key.id
+    )
+    session.commit()
+    return ApplicantDecisions(decision_ids=found)
 
 
 @router.get("/policy")

@@ -1,0 +1,108 @@
+"""Applicants' personal data: sealed per person beside their decisions, found by national id.
+
+Models decide on features (income, term, ...) that are not kept; who the applicant is
+(name, national id, address, contact details, notes) may be needed later — to write
+to them, to answer their access request — and is kept only sealed under the person's
+own data key (:mod:`finai.security.vault`). Their decisions are found again through
+the blind index of the national id, and erasing the person makes all of it unreadable
+while the decisions stay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from finai.exceptions import NotFound, ValidationError
+from finai.security import audit
+from finai.security.vault import Vault
+from finai.store import CreditApplicantRow, CreditDecisionRow
+
+PURPOSE = "credit.applicant"
+SUBJECT_FIELD = "national_id"
+FIELDS = ("name", "national_id", "address", "email", "phone", "date_of_birth", "notes")
+
+
+def store_personal(
+    session: Session, vault: Vault, *, decision_id: str, personal: Mapping[str, Any]
+) -> None:
+    """Seal an applicant's personal fields beside their decision; the caller commits.
+
+    Raises
+    ------
+    ValidationError
+        Without a national id, or with a field FinAI does not keep.
+    Erased
+        When this person was erased (new data about them is refused, not re-keyed).
+    """
+    unknown = sorted(set(personal) - set(FIELDS))
+    if unknown:
+        raise ValidationError(f"unknown personal fields: {unknown}", field="personal")
+    subject = personal.get(SUBJECT_FIELD)
+    if not isinstance(subject, str) or not subject.strip():
+        raise ValidationError("personal data needs the national id", field=SUBJECT_FIELD)
+    fields = {k: v for k, v in personal.items() if v is not None}
+    sealed = vault.seal(session, subject, fields, purpose=PURPOSE)
+    session.add(
+        CreditApplicantRow(
+            decision_id=decision_id, subject=vault.subject_index(subject), sealed=sealed
+        )
+    )
+
+
+def read_personal(
+    session: Session, vault: Vault, audit_key: bytes, *, decision_id: str, actor: str
+) -> dict[str, Any]:
+    """Open the personal data of a decision's applicant; every reading is audited.
+
+    The caller commits (the audit entry).
+
+    Raises
+    ------
+    NotFound
+        When the decision holds no personal data.
+    Erased
+        When the person was erased.
+    """
+    row = session.get(CreditApplicantRow, decision_id)
+    if row is None:
+        raise NotFound(f"decision {decision_id} holds no personal data", field="decision_id")
+    opened = vault.open(session, row.sealed, purpose=PURPOSE)
+    audit.append(
+        session,
+        audit_key,
+        actor=actor,
+        action="personal.read",
+        object_type="credit_decision",
+        object_id=decision_id,
+        payload={"subject_index": row.subject},
+    )
+    return opened
+
+
+def decisions_of(
+    session: Session, vault: Vault, audit_key: bytes, *, national_id: str, actor: str
+) -> list[str]:
+    """Return the ids of a person's decisions, newest first, found by blind index (audited)."""
+    subject = vault.subject_index(national_id)
+    found = list(
+        session.scalars(
+            select(CreditApplicantRow.decision_id)
+            .join(CreditDecisionRow, CreditDecisionRow.id == CreditApplicantRow.decision_id)
+            .where(CreditApplicantRow.subject == subject)
+            .order_by(CreditDecisionRow.created_at.desc())
+        )
+    )
+    audit.append(
+        session,
+        audit_key,
+        actor=actor,
+        action="personal.search",
+        object_type="subject",
+        object_id=subject,
+        payload={"found": len(found)},
+    )
+    return found
