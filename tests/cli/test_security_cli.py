@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from finai.cli import app
 from finai.context import Platform
 from finai.security.vault import Erased
+from tests.credit.test_personal import _decision
 
 
 def test_rotate_key_rewraps_and_data_still_opens(cli: CliRunner, platform: Platform) -> None:
@@ -54,3 +55,12 @@ def test_a_broken_key_file_is_one_line_and_changes_nothing(
     assert result.exit_code == 1
     assert "not a valid FinAI key file" in result.output and "Traceback" not in result.output
     assert path.read_text() == "{}"
+
+
+def test_retention_command(cli: CliRunner, platform: Platform) -> None:
+    _decision(platform, "a" * 32, "OLD-1", days_ago=40)
+    unset = cli.invoke(app, ["data", "retention"])
+    assert unset.exit_code == 1 and "FINAI_PERSONAL_RETENTION_DAYS" in unset.output
+    done = cli.invoke(app, ["data", "retention", "--days", "30"])
+    assert done.exit_code == 0, done.output
+    assert "Erased the personal data of 1 applicants older than 30 days." in done.output

@@ -84,3 +84,35 @@ def erase(
         )
         session.commit()
     err.print("Erased." if erased else "Nothing to erase: no live data is sealed for this id.")
+
+
+@data_app.command("retention")
+def retention(
+    days: Annotated[
+        int | None,
+        typer.Option(min=1, help="Override FINAI_PERSONAL_RETENTION_DAYS for this run."),
+    ] = None,
+) -> None:
+    """Erase the personal data of applicants older than the retention period.
+
+    Run it daily (cron, a Kubernetes CronJob). Decisions stay, countable and audited;
+    each erasure is audited with the reason "retention".
+    """
+    from datetime import timedelta
+
+    from finai import credit
+    from finai.store import utcnow
+
+    with platform_session() as (platform, session):
+        keep = days or platform.settings.personal_retention_days
+        if keep <= 0:
+            raise fail("no retention period: set FINAI_PERSONAL_RETENTION_DAYS or --days")
+        erased = credit.erase_expired(
+            session,
+            platform.vault,
+            platform.audit_key,
+            before=utcnow() - timedelta(days=keep),
+            actor=CLI_ACTOR,
+        )
+        session.commit()
+    err.print(f"Erased the personal data of {erased} applicants older than {keep} days.")

@@ -15,7 +15,7 @@ from finai.credit.metrics import (
     roc_points,
     score_distribution,
 )
-from finai.credit.personal import decisions_of, read_personal, store_personal
+from finai.credit.personal import decisions_of, erase_expired, read_personal, store_personal
 from finai.credit.pipeline import (
     Decider,
     decide_and_record,
@@ -66,6 +66,7 @@ __all__ = [
     "decide_and_record",
     "decide_row",
     "decisions_of",
+    "erase_expired",
     "evaluate",
     "evaluate_model",
     "explain_row",

@@ -11,15 +11,16 @@ while the decisions stay.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from finai.exceptions import NotFound, ValidationError
 from finai.security import audit
 from finai.security.vault import Vault
-from finai.store import CreditApplicantRow, CreditDecisionRow
+from finai.store import CreditApplicantRow, CreditDecisionRow, DataKeyRow
 
 PURPOSE = "credit.applicant"
 SUBJECT_FIELD = "national_id"
@@ -106,3 +107,29 @@ def decisions_of(
         payload={"found": len(found)},
     )
     return found
+
+
+def erase_expired(
+    session: Session, vault: Vault, audit_key: bytes, *, before: datetime, actor: str
+) -> int:
+    """Erase everyone whose newest personal data is older than ``before`` (retention).
+
+    Their decisions stay; their personal data becomes unreadable. The caller commits.
+
+    Returns
+    -------
+    int
+        How many people were erased now.
+    """
+    newest = (
+        select(CreditApplicantRow.subject)
+        .group_by(CreditApplicantRow.subject)
+        .having(func.max(CreditApplicantRow.created_at) < before)
+    )
+    live = select(DataKeyRow.subject).where(
+        DataKeyRow.subject.in_(newest), DataKeyRow.wrapped.is_not(None)
+    )
+    subjects = list(session.scalars(live))
+    for subject in subjects:
+        vault.erase_index(session, audit_key, subject=subject, actor=actor, reason="retention")
+    return len(subjects)

@@ -171,7 +171,20 @@ class Vault:
             True when a key was destroyed now; False when none existed or it was
             already erased (erasing twice is harmless and audited once).
         """
-        subject = self.subject_index(subject_id)
+        return self.erase_index(
+            session, audit_key, subject=self.subject_index(subject_id), actor=actor
+        )
+
+    def erase_index(
+        self,
+        session: Session,
+        audit_key: bytes,
+        *,
+        subject: str,
+        actor: str,
+        reason: str = "request",
+    ) -> bool:
+        """Erase by blind index (what stored rows hold), as :meth:`erase`; ``reason`` is audited."""
         row = session.scalar(select(DataKeyRow).where(DataKeyRow.subject == subject))
         if row is None or row.wrapped is None:
             return False
@@ -185,7 +198,7 @@ class Vault:
             action="data.erase",
             object_type="data_key",
             object_id=row.id,
-            payload={"subject_index": subject},
+            payload={"subject_index": subject, "reason": reason},
         )
         return True
 
