@@ -38,6 +38,9 @@ class Metrics:
         )
 
 
+API_HEADERS = [(b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
+
+
 class ObservabilityMiddleware:
     """Give each request an id, log it as one JSON line, and count and time it.
 
@@ -59,12 +62,17 @@ class ObservabilityMiddleware:
         status = 500
         start = time.perf_counter()
 
+        extra = [(b"x-request-id", rid.encode())]
+        if scope["path"].startswith("/v1/"):
+            # answers may hold personal data: no caches, no content sniffing
+            extra += API_HEADERS
+
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                message["headers"] = [*message["headers"], *extra]
             await send(message)
 
         try:

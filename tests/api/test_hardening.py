@@ -21,3 +21,11 @@ def test_an_unreachable_database_is_503_with_retry_after(tmp_path: Path) -> None
         assert "127.0.0.1" not in answer.text and "psycopg" not in answer.text
         assert client.get("/healthz").status_code == 200
         assert client.get("/readyz").status_code == 503
+
+
+def test_api_answers_are_never_cached_or_sniffed(client: TestClient) -> None:
+    answer = client.get("/v1/whoami")
+    assert answer.status_code == 401
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "cache-control" not in client.get("/healthz").headers
