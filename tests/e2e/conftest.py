@@ -63,15 +63,15 @@ def server_env(home: Path, db_url: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(env: dict[str, str], log: Path) -> Iterator[str]:
-    """Run ``finai serve`` until the block ends; yields its base URL once healthy."""
+def serving(env: dict[str, str], log: Path, *args: str, ready_within: float = 30) -> Iterator[str]:
+    """Run ``finai serve ARGS`` until the block ends; yields its base URL once healthy."""
     with log.open("w") as sink:
         process = subprocess.Popen(
-            [str(BIN / "finai"), "serve"], env=env, stdout=sink, stderr=subprocess.STDOUT
+            [str(BIN / "finai"), "serve", *args], env=env, stdout=sink, stderr=subprocess.STDOUT
         )
     url = f"http://127.0.0.1:{env['FINAI_PORT']}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + ready_within
         while True:
             try:
                 if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
