@@ -88,11 +88,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def uvicorn_server(app: str, *, factory: bool, env: dict[str, str], work: Path) -> Iterator[str]:
+def uvicorn_server(
+    app: str, *, factory: bool, env: dict[str, str], work: Path, workers: int = 1
+) -> Iterator[str]:
     """Serve ``app`` with uvicorn in a subprocess and yield its base URL once it answers."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
     command += ["--app-dir", str(ROOT), "--log-level", "warning", "--no-access-log"]
+    command += ["--workers", str(workers)]
     if factory:
         command.append("--factory")
     log_path = work / f"uvicorn-{port}.log"
