@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy.orm import Session
+
 from finai import registry
 from finai.context import Platform
 
@@ -29,3 +31,36 @@ def register_versions(
                 metrics=values,
             )
         session.commit()
+
+
+REVIEWER = "reviewer"
+
+
+def approve(
+    session: Session,
+    platform: Platform,
+    *,
+    name: str,
+    version: int,
+    actor: str = REVIEWER,
+    comment: str = "validated: metrics and fairness reviewed",
+) -> registry.Approval:
+    """Approve ``name:version`` as ``actor`` (not the registering key); the caller commits."""
+    return registry.approve(
+        session, platform.audit_key, name=name, version=version, actor=actor, comment=comment
+    )
+
+
+def promote(
+    session: Session,
+    platform: Platform,
+    *,
+    name: str,
+    version: int,
+    actor: str = "t",
+    reviewer: str = REVIEWER,
+) -> registry.ModelVersion:
+    """Approve (once) as ``reviewer`` and promote ``name:version``; the caller commits."""
+    if not any(a.approved_by == reviewer for a in registry.approvals(session, name, version)):
+        approve(session, platform, name=name, version=version, actor=reviewer)
+    return registry.promote(session, platform.audit_key, name=name, version=version, actor=actor)

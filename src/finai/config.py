@@ -58,6 +58,13 @@ class Settings(BaseSettings):
         ``<home>/kek.json``, created in ``local`` and ``test``. ``production`` needs an
         existing file (see :mod:`finai.security.keyring`); keep it apart from backups
         of the database.
+    personal_retention_days
+        ``finai data retention`` erases the personal data of applicants whose newest
+        data is older than this many days (0: keep until erased on request).
+    rate_limit, rate_burst
+        API requests a second each key may make on average (0: no limit), and how
+        many at once; shared through Redis when ``redis_url`` is set, see
+        :mod:`finai.security.ratelimit`.
     """
 
     model_config = SettingsConfigDict(env_prefix="FINAI_", env_file=".env", extra="ignore")
@@ -78,6 +85,9 @@ class Settings(BaseSettings):
     drift_check_hours: float = Field(default=24.0, ge=0, le=24 * 366)
     drift_window_days: int = Field(default=30, ge=1, le=3660)
     kek_file: Path | None = None
+    rate_limit: float = Field(default=100.0, ge=0)
+    personal_retention_days: int = Field(default=0, ge=0, le=36_600)
+    rate_burst: int = Field(default=200, ge=1)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

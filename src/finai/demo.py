@@ -2,6 +2,12 @@
 
 The default lending policy, a credit model trained on a seeded synthetic loan book, and
 a fraud model trained on seeded simulated card transactions.
+
+The demo models pass the same four-eyes rule as any other: each is registered by the
+system actor ``system:demo`` (the demo trainer) and approved, then promoted, by the
+distinct system actor ``system:init`` (the installer), with a comment that says what
+they are. No API key is involved; a key cannot take either name, since key ids are
+random hex.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from finai import credit, fraud, registry
+from finai import credit, fraud, governance, registry
 from finai.context import Platform
 from finai.datasets import make_loan_book
 from finai.exceptions import NotFound
@@ -25,6 +31,12 @@ DEMO_SEED = 7
 DEMO_FRAUD_MODEL = "demo-fraud"
 DEMO_FRAUD_TRAIN = ("2026-04-01", "2026-06-29")
 DEMO_ALERTS_PER_DAY = 20.0
+DEMO_TRAINER = "system:demo"
+DEMO_APPROVER = "system:init"
+DEMO_APPROVAL = (
+    "Demo model, approved automatically by 'finai init': trained on seeded synthetic data"
+    " to show the platform working. It has not been validated and is not for real decisions."
+)
 
 
 @dataclass(frozen=True)
@@ -39,7 +51,7 @@ class DemoResult:
 def load_demo(
     platform: Platform, progress: Callable[[float, str], None] | None = None
 ) -> DemoResult:
-    """Store the default policy; train, register and promote the demo credit and fraud models.
+    """Store the default policy; train, register, approve and promote the demo models.
 
     Each part is added only when missing, so running it again changes nothing.
     """
@@ -68,19 +80,30 @@ def load_demo(
                 name=DEMO_MODEL,
                 result=result,
                 data=book.frame,
-                actor=SYSTEM_ACTOR,
+                actor=DEMO_TRAINER,
             )
-            registry.promote(
-                session,
-                platform.audit_key,
-                name=DEMO_MODEL,
-                version=version.version,
-                actor=SYSTEM_ACTOR,
-            )
+            _approve_and_promote(platform, session, version)
             session.commit()
         model_version = version.version
     fraud_version = None if fraud_exists else _train_fraud(platform, progress)
     return DemoResult(policy_version, model_version, fraud_version)
+
+
+def _approve_and_promote(
+    platform: Platform, session: Session, version: registry.ModelVersion
+) -> None:
+    """Approve and promote a demo version as the installer; write its model card."""
+    name, number = version.name, version.version
+    registry.approve(
+        session,
+        platform.audit_key,
+        name=name,
+        version=number,
+        actor=DEMO_APPROVER,
+        comment=DEMO_APPROVAL,
+    )
+    registry.promote(session, platform.audit_key, name=name, version=number, actor=DEMO_APPROVER)
+    governance.write_cards(session, name=name, actor=DEMO_APPROVER, versions=[number])
 
 
 def _registered(session: Session, name: str) -> bool:
@@ -107,14 +130,8 @@ def _train_fraud(platform: Platform, progress: Callable[[float, str], None] | No
             platform.artifact_dir,
             name=DEMO_FRAUD_MODEL,
             result=result,
-            actor=SYSTEM_ACTOR,
+            actor=DEMO_TRAINER,
         )
-        registry.promote(
-            session,
-            platform.audit_key,
-            name=DEMO_FRAUD_MODEL,
-            version=version.version,
-            actor=SYSTEM_ACTOR,
-        )
+        _approve_and_promote(platform, session, version)
         session.commit()
     return version.version

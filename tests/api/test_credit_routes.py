@@ -10,7 +10,7 @@ import pandas as pd
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from finai import credit
+from finai import credit, governance
 from finai.context import Platform
 from finai.credit.training import TrainResult
 from finai.datasets import LoanBook
@@ -187,6 +187,9 @@ def test_training_job_registers_a_model(
     versions = client.get("/v1/models/uploaded", headers=auth(tokens[Role.ANALYST])).json()
     assert versions["data"][0]["params"]["algorithm"] == "scorecard"
     assert "sex" in versions["data"][0]["params"]["spec"]["protected"]
+    with credit_platform.sessions() as session:
+        card = governance.model_card(session, "uploaded", 1)
+    assert card.written_by == tokens[Role.ANALYST].split("_")[1]  # stored with the version
 
 
 def test_failed_training_job_registers_nothing(
@@ -409,6 +412,9 @@ def test_decisions_follow_policy_updates_and_promotions(
         "/v1/credit/decisions", json={**body, "model": f"{MODEL}:2"}, headers=operator
     ).json()
     assert pinned["model_version"] == 2
+    approval = {"comment": "v2 reviewed"}
+    approved = client.post(f"/v1/models/{MODEL}/versions/2/approve", json=approval, headers=admin)
+    assert approved.status_code == 201, approved.text
     promoted = client.post(f"/v1/models/{MODEL}/versions/2/promote", headers=admin)
     assert promoted.status_code == 200, promoted.text
     # the service looks the champion up again at most every 2 s; make it look now

@@ -67,7 +67,10 @@ def test_models_list_show_promote_rollback(
     assert one["stage"] == "candidate"
     assert len(one["sha256"]) == 64
     for version in (1, 2):
-        promoted = client.post(f"/v1/models/pd-model/versions/{version}/promote", headers=admin)
+        approval = {"comment": "reviewed"}
+        url = f"/v1/models/pd-model/versions/{version}"
+        assert client.post(f"{url}/approve", json=approval, headers=admin).status_code == 201
+        promoted = client.post(f"{url}/promote", headers=admin)
         assert promoted.json()["stage"] == "champion"
     again = client.post("/v1/models/pd-model/versions/2/promote", headers=admin)
     assert again.status_code == 409
@@ -195,14 +198,21 @@ def test_chain_stays_intact_across_api_changes(
 ) -> None:
     admin = auth(tokens[Role.ADMIN])
     _register(platform)
+    client.post("/v1/models/pd-model/versions/1/approve", json={"comment": "ok"}, headers=admin)
     client.post("/v1/models/pd-model/versions/1/promote", headers=admin)
     created = client.post("/v1/keys", json={"name": "k", "role": "auditor"}, headers=admin)
     client.delete(f"/v1/keys/{created.json()['id']}", headers=admin)
     with platform.sessions() as session:
         result = audit.verify(session, platform.audit_key)
-        actions = [e.action for e in audit.entries(session, limit=4)]
+        actions = [e.action for e in audit.entries(session, limit=5)]
     assert result.ok
-    assert actions == ["key.revoke", "key.create", "model.promote", "model.register"]
+    assert actions == [
+        "key.revoke",
+        "key.create",
+        "model.promote",
+        "model.approve",
+        "model.register",
+    ]
 
 
 def test_control_characters_in_a_filter_are_refused_not_sent_to_the_database(

@@ -17,7 +17,8 @@ from tests.factories import register_versions
 
 EXAMPLES = 25
 # Valid JSON can still be refused on meaning (a policy whose cut-offs cross, an
-# applicant without the model's features, a transaction dated in the future): there,
+# applicant without the model's features, a transaction dated in the future, an
+# outcome for an unknown decision, a report on data without the named columns): there,
 # 422 is the right answer.
 SEMANTIC = {
     "PUT /v1/credit/policy",
@@ -25,6 +26,10 @@ SEMANTIC = {
     "POST /v1/credit/decisions/batch",
     "POST /v1/credit/models/train",
     "POST /v1/fraud/score",
+    "POST /v1/credit/outcomes",
+    "POST /v1/governance/drift/checks",
+    "POST /v1/governance/fairness",
+    "POST /v1/governance/mitigations",
 }
 
 

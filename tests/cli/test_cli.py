@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from finai.cli import app
 from finai.config import get_settings
 from finai.context import Platform
+from finai.security import Role
 from finai.store import AuditEntryRow
 from tests.factories import register_versions
 
@@ -52,13 +53,25 @@ def test_usage_errors_exit_two(cli: CliRunner) -> None:
     assert "root" in bad_role.output
 
 
-def test_models_list_show_promote_rollback(cli: CliRunner, platform: Platform) -> None:
+def test_models_list_show_promote_rollback(
+    cli: CliRunner, platform: Platform, tokens: dict[Role, str]
+) -> None:
     register_versions(platform, [{"auc": 0.75}, {"auc": 0.76}])
     assert "pd-model" in cli.invoke(app, ["models", "list"]).stdout
     shown = cli.invoke(app, ["models", "show", "pd-model:2"])
     assert "candidate" in shown.stdout
     as_json = cli.invoke(app, ["models", "show", "pd-model:2", "--json"])
     assert '"auc": 0.76' in as_json.stdout
+    unapproved = cli.invoke(app, ["models", "promote", "pd-model", "1"])
+    assert unapproved.exit_code == 1
+    assert "four-eyes rule: pd-model:1 needs an approval" in unapproved.stderr
+    for ref in ("pd-model:1", "pd-model:2"):
+        approved = cli.invoke(
+            app,
+            ["models", "approve", ref, "--comment", "reviewed"],
+            env={"FINAI_KEY": tokens[Role.ADMIN]},
+        )
+        assert approved.exit_code == 0, approved.output
     assert cli.invoke(app, ["models", "promote", "pd-model", "1"]).exit_code == 0
     promoted = cli.invoke(app, ["models", "promote", "pd-model", "2"])
     assert "pd-model:2 is now the champion" in promoted.stderr

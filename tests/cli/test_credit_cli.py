@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from finai import credit
+from finai import credit, governance
 from finai.cli import app
 from finai.context import Platform
 from finai.datasets import LoanBook
@@ -44,6 +44,10 @@ def test_train_registers_and_prints_cv_metrics(
     spec = shown[0]["params"]["spec"]
     assert spec["protected"] == ["sex", "nationality"]
     assert "region" not in spec["categorical"] and "sex" not in spec["categorical"]
+    with credit_platform.sessions() as session:
+        card = governance.model_card(session, "cli-model", 1)
+    assert card.written_by == "cli"  # the card is stored as the version is registered
+    assert shown[0]["data_fingerprint"] in card.markdown
 
 
 def test_train_bad_input_is_one_line(

@@ -13,6 +13,7 @@ import pytest
 import redis
 from typer.testing import CliRunner
 
+from finai import governance
 from finai.cli import app
 from finai.config import get_settings
 from finai.context import Platform
@@ -108,6 +109,10 @@ def test_train_registers_and_evaluate_prints_json(
     assert 0 <= shown["params"]["thresholds"]["review"] <= shown["params"]["thresholds"]["block"]
     assert shown["metrics"]["roc_auc"] > 0.7
     assert shown["data_fingerprint"]
+    with platform.sessions() as session:
+        card = governance.model_card(session, "fraud-cli", 1)
+    assert card.written_by == "cli"  # the card is stored as the version is registered
+    assert "| Rows fitted |" in card.markdown
 
     # the mapping from a dataset spec, one pair of it replaced by --columns
     spec = tmp_path / "spec.yaml"

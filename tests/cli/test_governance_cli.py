@@ -12,12 +12,13 @@ import pytest
 from fairlearn.metrics import demographic_parity_ratio
 from typer.testing import CliRunner
 
-from finai import credit, governance, registry
+from finai import credit, governance
 from finai.cli import app
 from finai.context import Platform
 from finai.credit.training import TrainResult
 from finai.datasets import LoanBook, load_german
 from tests.conftest import MODEL
+from tests.factories import promote
 
 GERMAN = Path(
     os.environ.get(
@@ -121,9 +122,7 @@ def test_fairness_falls_back_to_the_default_policy_and_flags_small_groups(
             session, platform.audit_key, platform.artifact_dir, name="no-policy",
             result=trained, data=book.frame, actor="t",
         )  # fmt: skip
-        registry.promote(
-            session, platform.audit_key, name="no-policy", version=version.version, actor="t"
-        )
+        promote(session, platform, name="no-policy", version=version.version, actor="t")
         session.commit()
     report = fairness(
         cli, "--model", "no-policy", "--data", str(loans), "--target", "default",

@@ -15,6 +15,7 @@ from finai.datasets import LoanBook
 from finai.exceptions import NotFound, ValidationError
 from finai.store import AuditEntryRow
 from tests.conftest import MODEL
+from tests.factories import promote
 
 
 def _applicant(book: LoanBook) -> dict[str, Any]:
@@ -60,9 +61,7 @@ def test_the_decider_keeps_models_and_parses_each_policy_version_once(
             data=book.frame,
             actor="t",
         )
-        registry.promote(
-            session, platform.audit_key, name=MODEL, version=version.version, actor="t"
-        )
+        promote(session, platform, name=MODEL, version=version.version, actor="t")
         session.commit()
     with platform.sessions() as session:
         policy = quick.policy(session)

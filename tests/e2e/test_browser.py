@@ -235,7 +235,7 @@ def test_an_admin_reviews_promotes_verifies_and_signs_out(
     expect(page.locator(".who-name")).to_have_text("first admin")
     expect(page.locator(".who .badge")).to_have_text("admin")
     expect(page.locator(".nav a")).to_have_text(
-        ["Overview", "Models", "Credit", "Fraud", "Audit", "Keys"]
+        ["Overview", "Models", "Credit", "Fraud", "Governance", "Monitoring", "Audit", "Keys"]
     )
     models_stat = page.locator(".stat", has_text="Models")
     expect(models_stat.locator(".stat-value")).to_have_text("1")
@@ -254,12 +254,21 @@ def test_an_admin_reviews_promotes_verifies_and_signs_out(
     expect(page).to_have_url(f"{server.url}/models/{MODEL}")
     rows = page.locator("table.versions tbody tr")
     expect(rows).to_have_count(3)
-    expect(page.locator(".stage-candidate")).to_have_count(3)
+    expect(rows.locator(".stage-candidate")).to_have_count(3)
     chart = page.locator(".js-plotly-plot")
     expect(chart.locator(".main-svg").first).to_be_visible()
     expect(chart.locator(".bars .point")).to_have_count(3)
     expect(chart).to_contain_text("auc by version")
     page.screenshot(path=tmp_path / "model.png", full_page=True)
+
+    # four eyes: v3 (registered by "e2e") needs this admin's approval before promotion
+    review = page.locator("#review")
+    expect(review).to_contain_text("Promotion needs an approval")
+    expect(page.locator('tr[data-version="3"]').get_by_role("button")).to_have_count(0)
+    review.locator("textarea").fill("Reviewed in the browser: AUC 0.84")
+    review.get_by_role("button", name="Approve").click()
+    expect(page.locator(".flash-ok")).to_have_text(f"{MODEL} v3 approved.")
+    expect(page.locator("#review .approvals")).to_contain_text("AUC 0.84")
 
     # promote v3: the stage changes and the flash says so
     page.locator('tr[data-version="3"]').get_by_role("button", name="Promote").click()
@@ -267,6 +276,9 @@ def test_an_admin_reviews_promotes_verifies_and_signs_out(
     expect(page.locator('tr[data-version="3"] .badge')).to_have_text("champion")
     expect(page.locator('tr[data-version="3"]').get_by_role("button")).to_have_count(0)
     # promoting the champion is impossible from the page; another version still can be
+    page.locator('tr[data-version="2"]').get_by_role("link", name="v2").click()
+    page.locator("#review textarea").fill("v2 reviewed")
+    page.locator("#review").get_by_role("button", name="Approve").click()
     page.locator('tr[data-version="2"]').get_by_role("button", name="Promote").click()
     expect(page.locator('tr[data-version="2"] .badge')).to_have_text("champion")
     expect(page.locator('tr[data-version="3"] .badge')).to_have_text("retired")
@@ -274,6 +286,11 @@ def test_an_admin_reviews_promotes_verifies_and_signs_out(
     expect(page.locator(".flash-ok")).to_contain_text("v3 is the champion again")
     expect(page.locator(".model-card .card-head")).to_contain_text("champion v3")
     page.screenshot(path=tmp_path / "model-after.png", full_page=True)
+    # the card of v3 names its approval and its stages
+    page.get_by_role("link", name="Model card").click()
+    card_doc = page.locator("article.model-card-doc")
+    expect(card_doc).to_contain_text("AUC 0.84")
+    expect(card_doc).to_contain_text("retired → champion")
 
     # audit: the promotion is recorded and the chain verifies
     page.get_by_role("link", name="Audit").click()
@@ -303,7 +320,9 @@ def test_an_admin_reviews_promotes_verifies_and_signs_out(
 
     # the new auditor sees no Keys link and is told so when going there
     sign_in(page, server, token)
-    expect(page.locator(".nav a")).to_have_text(["Overview", "Models", "Credit", "Fraud", "Audit"])
+    expect(page.locator(".nav a")).to_have_text(
+        ["Overview", "Models", "Credit", "Fraud", "Governance", "Monitoring", "Audit"]
+    )
     response = page.goto(f"{server.url}/keys")
     assert response is not None
     assert response.status == 403

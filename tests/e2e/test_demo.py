@@ -25,6 +25,14 @@ def test_fresh_install_decides_applicants_with_the_demo_model(
     assert init.returncode == 0, init.stderr
     assert "demo model credit-demo:1 trained and promoted" in init.stderr
     assert "demo model demo-fraud:1 trained and promoted" in init.stderr
+    # four eyes, honestly: registered by the demo trainer, approved by the installer
+    for model in ("credit-demo", "demo-fraud"):
+        card = finai_cli(env, "models", "card", model)
+        assert card.returncode == 0, card.stderr
+        assert "| Stage | champion |" in card.stdout
+        assert "by system:demo |" in card.stdout
+        assert "approved by system:init" in card.stdout
+        assert "not for real decisions" in card.stdout
     operator = finai_cli(env, "keys", "create", "--name", "desk", "--role", "operator")
     token = operator.stdout.strip()
     applicants = make_loan_book(3, seed=5).frame.to_dict(orient="records")

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from finai import registry
 from finai.context import Platform
 from finai.exceptions import NotFound, ValidationError
+from tests.factories import promote
 
 
 def _register(platform: Platform, n: int) -> None:
@@ -27,9 +28,7 @@ def _register(platform: Platform, n: int) -> None:
 
 def _promote(platform: Platform, version: int) -> None:
     with platform.sessions() as session:
-        registry.promote(
-            session, platform.audit_key, name="pd-model", version=version, actor="tester"
-        )
+        promote(session, platform, name="pd-model", version=version, actor="tester")
         session.commit()
 
 

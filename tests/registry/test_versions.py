@@ -12,7 +12,7 @@ from finai.exceptions import Conflict, IntegrityError, NotFound, ValidationError
 from finai.registry import Stage
 from finai.security import audit
 from finai.store import AuditEntryRow, ModelVersionRow
-from tests.factories import register_versions
+from tests.factories import promote, register_versions
 
 
 def _register(
@@ -73,9 +73,8 @@ def test_promote_and_rollback(platform: Platform) -> None:
         _register(platform)
     with platform.sessions() as session:
         key = platform.audit_key
-        registry.promote(session, key, name="pd-model", version=1, actor="a")
-        registry.promote(session, key, name="pd-model", version=2, actor="a")
-        registry.promote(session, key, name="pd-model", version=3, actor="a")
+        for number in (1, 2, 3):
+            promote(session, platform, name="pd-model", version=number, actor="a")
         session.commit()
         stages = {v.version: v.stage for v in registry.list_versions(session, "pd-model")}
         assert stages == {1: Stage.RETIRED, 2: Stage.RETIRED, 3: Stage.CHAMPION}
@@ -92,10 +91,8 @@ def test_promote_and_rollback(platform: Platform) -> None:
             registry.promote(session, key, name="pd-model", version=1, actor="a")
         session.rollback()
         actions = session.scalars(select(AuditEntryRow.action).order_by(AuditEntryRow.seq)).all()
-        assert actions[-5:] == [
-            "model.promote",
-            "model.promote",
-            "model.promote",
+        assert actions[-8:] == [
+            *["model.approve", "model.promote"] * 3,
             "model.rollback",
             "model.rollback",
         ]
@@ -165,7 +162,7 @@ def test_parse_ref_refuses_bad_references(ref: str) -> None:
 def test_one_challenger_at_a_time_and_never_the_champion(platform: Platform) -> None:
     register_versions(platform, [{}, {}, {}])
     with platform.sessions() as session:
-        registry.promote(session, platform.audit_key, name="pd-model", version=1, actor="t")
+        promote(session, platform, name="pd-model", version=1)
         assert registry.challenger(session, "pd-model") is None
         first = registry.challenge(
             session, platform.audit_key, name="pd-model", version=2, actor="t"

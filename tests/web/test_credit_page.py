@@ -23,6 +23,7 @@ from finai.security import Role
 from finai.security.audit import SYSTEM_ACTOR
 from finai.web.credit import NO_CURVES
 from tests.conftest import auth
+from tests.factories import promote
 from tests.web.test_views import audit_log, csrf_of, key_id, sign_in
 
 DECISION_LINK = re.compile(r'href="/credit/decisions/([0-9a-f]{32})"')
@@ -76,9 +77,7 @@ def register(
             session, platform.audit_key, platform.artifact_dir, name=name, result=result,
             data=trained.data, actor=SYSTEM_ACTOR,
         )  # fmt: skip
-        registry.promote(
-            session, platform.audit_key, name=name, version=version.version, actor=SYSTEM_ACTOR
-        )
+        promote(session, platform, name=name, version=version.version, actor=SYSTEM_ACTOR)
         session.commit()
     return version.version
 

@@ -31,6 +31,7 @@ from finai.store import FraudLabelRow
 from finai.web.fraud import histogram, precision
 from tests.conftest import auth, make_platform
 from tests.e2e.conftest import finai_cli, server_env, serving
+from tests.factories import promote
 from tests.fraud.simulations import trained
 from tests.web.test_views import audit_log, key_id, sign_in
 
@@ -50,9 +51,7 @@ def register(platform: Platform, thresholds: fraud.Thresholds | None = None) -> 
             session, platform.audit_key, platform.artifact_dir, name=MODEL, result=result,
             actor="t",
         )  # fmt: skip
-        registry.promote(
-            session, platform.audit_key, name=MODEL, version=version.version, actor="t"
-        )
+        promote(session, platform, name=MODEL, version=version.version, actor="t")
         session.commit()
     return version.version
 
@@ -680,7 +679,9 @@ def test_an_analyst_works_the_fraud_queue_in_a_browser(
     page.fill("#api_key", live.analyst)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{live.url}/")
-    expect(page.locator(".nav a")).to_have_text(["Overview", "Models", "Credit", "Fraud"])
+    expect(page.locator(".nav a")).to_have_text(
+        ["Overview", "Models", "Credit", "Fraud", "Governance", "Monitoring"]
+    )
     page.locator(".nav a", has_text="Fraud").click()
     expect(page).to_have_url(f"{live.url}/fraud")
     expect(page.get_by_role("heading", name="Fraud", exact=True)).to_be_visible()

@@ -26,7 +26,7 @@ from finai.web.session import (
     seal_session,
 )
 from tests.conftest import auth
-from tests.factories import register_versions
+from tests.factories import approve, promote, register_versions
 
 MODEL = "pd-credit"
 PAGES = ["/", "/models", "/models/{name}", "/audit", "/keys"]
@@ -89,10 +89,14 @@ def stage_of(platform: Platform, version: int) -> str:
 
 @pytest.fixture
 def model(platform: Platform) -> str:
-    """A model with two candidate versions that carry metrics."""
+    """A model with two candidate versions that carry metrics, both approved for promotion."""
     register_versions(
         platform, [{"auc": 0.8, "ks": 0.41}, {"auc": 0.83, "ks": 0.45}], name=MODEL, kind="test"
     )
+    with platform.sessions() as session:
+        for version in (1, 2):
+            approve(session, platform, name=MODEL, version=version)
+        session.commit()
     return MODEL
 
 
@@ -346,6 +350,8 @@ def test_posts_without_the_right_csrf_token_are_refused_and_change_nothing(
     before = len(audit_log(platform))
     posts = [
         (f"/models/{model}/versions/2/promote", {}),
+        (f"/models/{model}/versions/2/approve", {"comment": "looks fine"}),
+        (f"/models/{model}/challenger", {"version": "2"}),
         (f"/models/{model}/rollback", {}),
         ("/keys", {"name": "x", "role": "admin"}),
         (f"/keys/{key_id(tokens[Role.ANALYST])}/revoke", {}),
@@ -379,7 +385,7 @@ def test_models_pages_show_versions_metrics_and_a_chart(
     for version in versions:
         assert f'data-version="{version.version}"' in page.text
         assert f">{version.sha256[:12]}</code>" in page.text
-    assert page.text.count("stage-candidate") == 2
+    assert page.text.count("stage-candidate") == 2 + 1  # both rows and the review of v2
     assert "0.83" in page.text
     assert "0.41" in page.text
     assert page.text.count("Promote</button>") == 2
@@ -402,7 +408,7 @@ def test_the_models_list_shows_each_models_newest_versions(
                 session, platform.audit_key, platform.artifact_dir, name="fraud-gbm",
                 model={"n": n}, kind="test", actor="t",
             )  # fmt: skip
-        registry.promote(session, platform.audit_key, name="fraud-gbm", version=3, actor="t")
+        promote(session, platform, name="fraud-gbm", version=3)
         session.commit()
     sign_in(client, tokens[Role.ADMIN])
     listing = client.get("/models").text
@@ -417,7 +423,9 @@ def test_the_models_list_shows_each_models_newest_versions(
     assert '<span class="badge stage-champion">v3</span>' in fraud
     assert "Roll back champion" in fraud
     assert "Roll back champion" not in credit
-    assert listing.count("Promote</button>") == 2 + 4
+    # the credit model's versions are approved; fraud-gbm's other versions are not
+    assert listing.count("Promote</button>") == 2
+    assert fraud.count("needs approval</a>") == 4
 
 
 def test_stored_values_are_escaped_in_tables_and_charts(
@@ -464,7 +472,7 @@ def test_promoting_changes_the_stage_and_appends_an_audit_entry(
     before = len(audit_log(platform))
     response = client.post(f"/models/{model}/versions/2/promote", data={"csrf_token": csrf})
     assert response.status_code == 200
-    assert str(response.url).endswith(f"/models/{model}")
+    assert str(response.url).endswith(f"/models/{model}?version=2")
     assert f"{model} v2 is now the champion." in response.text
     assert stage_of(platform, 2) == "champion"
     assert response.text.count("Promote</button>") == 1
@@ -688,7 +696,7 @@ def test_every_dashboard_route_is_in_the_table_and_hidden_from_openapi(
         for method in context.methods or ()
         if method != "HEAD"
     }
-    assert len(web) == 21
+    assert len(web) == 26  # + approve, challenger, model card, governance, monitoring
     assert web <= PERMISSIONS.keys()
     public = {route for route in web if PERMISSIONS[route] is PUBLIC}
     assert public == {("GET", "/static/{filename}"), ("GET", "/login"), ("POST", "/login")}

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from finai.registry import ModelSummary, ModelVersion, Stage
+from finai.registry import MAX_COMMENT, Approval, ModelSummary, ModelVersion, Stage
 from finai.security import ApiKey, AuditEntry, Role, VerifyResult
 
 ModelRef = Annotated[
@@ -119,6 +119,59 @@ class ModelVersionPublic(BaseModel):
     def from_domain(cls, value: ModelVersion) -> ModelVersionPublic:
         """Translate the domain value."""
         return cls(**vars(value))
+
+
+# Text with at least one visible character; line breaks and tabs, but no other control
+# characters (the registry applies the same rule to comments from every face).
+COMMENT = (
+    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+)
+
+
+class ApprovalCreate(Strict):
+    """A reviewer's approval: what they checked and concluded (1 to 2000 characters)."""
+
+    comment: str = Field(min_length=1, max_length=MAX_COMMENT, pattern=COMMENT)
+
+
+class ApprovalPublic(BaseModel):
+    """One approval of a model version."""
+
+    id: int
+    name: str
+    version: int
+    approved_by: str
+    comment: str
+    created_at: datetime
+
+    @classmethod
+    def from_domain(cls, value: Approval) -> ApprovalPublic:
+        """Translate the domain value."""
+        return cls(**vars(value))
+
+
+class ModelVersionDetailPublic(ModelVersionPublic):
+    """A model version with its approvals (promotion needs one by another key)."""
+
+    approvals: list[ApprovalPublic]
+
+    @classmethod
+    def of(cls, value: ModelVersion, approvals: list[Approval]) -> ModelVersionDetailPublic:
+        """Translate the domain values."""
+        return cls(**vars(value), approvals=[ApprovalPublic.from_domain(a) for a in approvals])
+
+
+class ChallengerUpdate(Strict):
+    """Which version challenges the champion; ``null`` ends the challenge."""
+
+    version: int | None = Field(ge=1, le=2**31 - 1)
+
+
+class ChallengerPublic(BaseModel):
+    """A model's challenger after the change (``null`` when there is none)."""
+
+    name: str
+    challenger: ModelVersionPublic | None
 
 
 class ModelSummaryPublic(BaseModel):

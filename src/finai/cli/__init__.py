@@ -11,6 +11,7 @@ import sys
 import typer
 
 from finai.cli import backup, credit, fraud, governance, platform, security
+from finai.cli import challenger as challenger  # registers its governance commands
 
 __all__ = ["app", "main"]
 

@@ -88,7 +88,7 @@ def credit_train(
     The dataset spec comes from --spec, from the flags, or both: a flag given replaces
     that key of the YAML spec (a repeated flag replaces the whole list).
     """
-    from finai import credit
+    from finai import credit, governance
 
     if target is None and spec_path is None:
         raise typer.BadParameter(
@@ -129,6 +129,9 @@ def credit_train(
             result=result,
             data=frame,
             actor=CLI_ACTOR,
+        )
+        governance.write_cards(
+            session, name=version.name, actor=CLI_ACTOR, versions=[version.version]
         )
         session.commit()
     table = Table("algorithm", "AUC", "Gini", "KS", "Brier", "log loss", "fit s", title="CV")
@@ -242,3 +245,48 @@ def credit_explain(
     for feature, value, contribution in parts.rows:
         table.add_row(feature, value, f"{contribution:+.3f}")
     out.print(table)
+
+
+@app.command("outcomes")
+def credit_outcomes(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV or Parquet table: decision_id, defaulted (true/false, yes/no, 1/0),"
+            " optional observed_at (times without a zone are UTC; empty means now).",
+            dir_okay=False,
+        ),
+    ],
+) -> None:
+    """Record whether decided loans defaulted; all rows are stored or none.
+
+    The newest report of a decision wins: one that agrees with the stored outcome
+    changes nothing; a different one replaces it unless observed before it (stale).
+    Each 10,000 rows are one audited batch, all in one transaction.
+    """
+    from finai import credit
+
+    with platform_session() as (platform, session):
+        reports = credit.outcomes_from_frame(credit.load_table(path))
+        done = [
+            credit.record_outcomes(
+                session,
+                platform.audit_key,
+                reports[start : start + credit.MAX_OUTCOMES],
+                actor=CLI_ACTOR,
+            )
+            for start in range(0, len(reports), credit.MAX_OUTCOMES)
+        ]
+        session.commit()
+    totals = {
+        "recorded": sum(c.recorded for c in done),
+        "updated": sum(c.updated for c in done),
+        "unchanged": sum(c.unchanged for c in done),
+        "stale": sum(c.stale for c in done),
+    }
+    err.print(
+        f"{len(reports):,} outcomes from {path}: "
+        + ", ".join(f"{key} {value:,}" for key, value in totals.items()),
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -151,6 +151,7 @@ def fraud_train(
     of the train window, after a gap of --delay-days, choose the thresholds and give
     the validation metrics stored with the version.
     """
+    from finai import governance
     from finai.fraud.pipeline import register_model
     from finai.fraud.training import train
 
@@ -178,6 +179,9 @@ def fraud_train(
             name=name,
             result=result,
             actor=CLI_ACTOR,
+        )
+        governance.write_cards(
+            session, name=version.name, actor=CLI_ACTOR, versions=[version.version]
         )
         session.commit()
     split = result.split

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from finai.cli.common import DataOption, ModelRefOption, out, platform_session
+from finai.cli.common import (
+    CLI_ACTOR,
+    DataOption,
+    ModelRefOption,
+    fail,
+    fmt_time,
+    out,
+    platform_session,
+)
 
 if TYPE_CHECKING:
-    from finai.governance import FairnessReport
+    from finai.governance import DriftReport, FairnessReport
 
 _OTHER_METRICS = ("true_positive_rate", "false_positive_rate", "auc", "bad_rate")
 
@@ -49,6 +58,8 @@ def governance_fairness(
 
     Approval is the stored lending policy's approve cut-off (the built-in default policy
     when none is stored) applied to the model's PD.
+    The report's summary (the table's fingerprint and each attribute's disparate
+    impact) is recorded in the audit chain as ``model.fairness``.
     """
     from finai import credit, governance
 
@@ -67,10 +78,94 @@ def governance_fairness(
             seed=seed,
             confidence=confidence,
         )
+        governance.record_fairness(
+            session, platform.audit_key, report, frame=frame, actor=CLI_ACTOR
+        )
+        session.commit()
     if as_json:
         out.print_json(json.dumps(report.to_dict(), allow_nan=False))
         return
     _print_report(report)
+
+
+@app.command("drift")
+def governance_drift(
+    model: ModelRefOption,
+    current: Annotated[
+        Path | None,
+        typer.Option(
+            "--current", help="CSV or Parquet table of current applicants.", dir_okay=False
+        ),
+    ] = None,
+    stored: Annotated[
+        bool,
+        typer.Option("--stored", help="Compare the decisions stored in the last --days days."),
+    ] = False,
+    days: Annotated[
+        int | None,
+        typer.Option(min=1, max=3660, help="Window of --stored, in days (default 30)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """PSI of the score and of each feature against the training data; the check is recorded.
+
+    Bands: below 0.1 stable, 0.1 to 0.25 watch, above 0.25 act.
+    """
+    from finai import credit, governance
+
+    if (current is None) == (not stored):
+        raise fail("give either --current PATH or --stored")
+    if days is not None and not stored:
+        raise fail("--days goes with --stored")
+    with platform_session() as (platform, session):
+        frame = credit.load_table(current) if current is not None else None
+        check = governance.check_model(
+            session,
+            platform.audit_key,
+            platform.artifact_dir,
+            model_ref=model,
+            actor=CLI_ACTOR,
+            current=frame,
+            days=days or governance.DRIFT_DAYS,
+        )
+        session.commit()
+    if as_json:
+        out.print_json(json.dumps(check.report.to_dict(), allow_nan=False))
+        return
+    _print_drift(check.report)
+
+
+def _print_drift(report: DriftReport) -> None:
+    window = (
+        f"decisions from {fmt_time(report.window_start)} to {fmt_time(report.window_end)}"
+        if report.window_start is not None
+        else "current applicants"
+    )
+    out.print(
+        f"[bold]{report.model}:{report.version}[/]: {report.rows:,} rows ({window});"
+        f" status {_band(report.status)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    table = Table(caption="PSI: below 0.1 stable, 0.1-0.25 watch, above 0.25 act")
+    table.add_column("")
+    table.add_column("PSI", justify="right", no_wrap=True)
+    table.add_column("band", no_wrap=True)
+    table.add_row("[bold]score[/]", f"{report.score.psi:.4f}", _band(report.score.band))
+    for feature in report.features:
+        table.add_row(feature.feature, f"{feature.psi:.4f}", _band(feature.band))
+    out.print(table)
+    if not report.features:
+        out.print(
+            "  no feature reference in this model version (trained before one was"
+            " recorded): score only",
+            highlight=False,
+        )
+
+
+def _band(band: str) -> str:
+    colour = {"stable": "green", "watch": "yellow", "act": "bold red"}.get(band, "")
+    return f"[{colour}]{band}[/]" if colour else band
 
 
 def _print_report(report: FairnessReport) -> None:
@@ -151,3 +246,81 @@ def _ratio_text(ratio: float | None) -> str:
     if ratio is None:
         return "-"
     return f"{ratio:.3f}" if ratio >= FOUR_FIFTHS else f"[bold red]{ratio:.3f}[/]"
+
+
+@app.command("monitoring")
+def governance_monitoring(
+    model: ModelRefOption,
+    min_outcomes: Annotated[
+        int, typer.Option(min=1, help="Vintages with fewer outcomes are too small to alert.")
+    ] = 100,
+    auc_tolerance: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Alert when AUC is this far below training.")
+    ] = 0.05,
+    ks_tolerance: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Alert when KS is this far below training.")
+    ] = 0.08,
+    confidence: Annotated[
+        float,
+        typer.Option(
+            min=0.51, max=0.9999, help="Coverage of the binomial interval of the default rate."
+        ),
+    ] = 0.99,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Realised default rate, AUC and KS by month of decision against training, with alerts.
+
+    Outcomes come from `finai credit outcomes` or the API. Only the decisions of the
+    model version asked for (default: the champion, else the newest) are counted.
+    """
+    from finai import governance, registry
+
+    with platform_session() as (_platform, session):
+        name, version = registry.parse_ref(model)
+        report = governance.vintage_report(
+            session,
+            name,
+            version,
+            min_outcomes=min_outcomes,
+            auc_tolerance=auc_tolerance,
+            ks_tolerance=ks_tolerance,
+            confidence=confidence,
+        )
+    if as_json:
+        out.print_json(json.dumps(report.to_dict(), allow_nan=False))
+        return
+    trained = report.training
+    out.print(
+        f"[bold]{report.ref}[/] ({report.stage}): training AUC {_value(trained.auc)},"
+        f" KS {_value(trained.ks)}; alerts below AUC - {report.auc_tolerance:g}, KS -"
+        f" {report.ks_tolerance:g}, or outside the {report.confidence:.0%} interval",
+        highlight=False,
+        soft_wrap=True,
+    )
+    table = Table(
+        caption=f"realised: default rate of the outcomes; expected: their mean PD; small:"
+        f" fewer than {report.min_outcomes} outcomes (no alerts)"
+    )
+    table.add_column("vintage", no_wrap=True)
+    for header in ("decisions", "outcomes", "realised", "expected", "interval", "obs/exp"):
+        table.add_column(header, justify="right", no_wrap=True)
+    for header in ("AUC", "KS", ""):
+        table.add_column(header, justify="right", no_wrap=True)
+    for v in [*report.vintages, report.overall]:
+        table.add_row(
+            f"[bold]{v.vintage}[/]" if v is report.overall else v.vintage,
+            f"{v.decisions:,}",
+            f"{v.outcomes:,}",
+            _value(v.default_rate),
+            _value(v.expected_rate),
+            _span(v.interval),
+            _value(v.calibration),
+            _value(v.auc),
+            _value(v.ks),
+            "small" if v.too_small else "",
+        )
+    out.print(table)
+    if not report.alerts:
+        out.print("no alerts", highlight=False)
+    for alert in report.alerts:
+        out.print(f"[bold red]alert:[/] {alert.message}", highlight=False, soft_wrap=True)

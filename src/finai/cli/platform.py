@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,7 +23,8 @@ from finai.cli.common import (
     print_json,
     progress_bar,
 )
-from finai.security import audit
+from finai.exceptions import PermissionDenied, ValidationError
+from finai.security import Role, audit
 from finai.security.keys import expiry
 from finai.store import upgrade
 
@@ -190,9 +192,17 @@ def models_show(
     out.print(table)
 
 
+def _write_cards(session: Session, name: str, versions: list[int]) -> None:
+    """Rewrite the model's cards after a change (governance is imported when needed)."""
+    from finai import governance
+
+    governance.write_cards(session, name=name, actor=CLI_ACTOR, versions=versions)
+
+
 def _registry_change(action: Callable[[Session, bytes], registry.ModelVersion]) -> None:
     with platform_session() as (platform, session):
         result = action(session, platform.audit_key)
+        _write_cards(session, result.name, [result.version])
         session.commit()
     err.print(f"{result.name}:{result.version} is now the champion")
 
@@ -202,7 +212,7 @@ def models_promote(
     name: Annotated[str, typer.Argument()],
     version: Annotated[int, typer.Argument(min=1)],
 ) -> None:
-    """Make a version the champion (the previous one is retired)."""
+    """Make an approved version the champion (the previous one is retired)."""
     _registry_change(
         lambda s, k: registry.promote(s, k, name=name, version=version, actor=CLI_ACTOR)
     )
@@ -212,6 +222,100 @@ def models_promote(
 def models_rollback(name: Annotated[str, typer.Argument()]) -> None:
     """Retire the champion and reinstate the previous one."""
     _registry_change(lambda s, k: registry.rollback(s, k, name=name, actor=CLI_ACTOR))
+
+
+def _version_ref(ref: str, command: str) -> tuple[str, int]:
+    name, version = registry.parse_ref(ref)
+    if version is None:
+        raise ValidationError(f"{command} needs NAME:VERSION, got {ref!r}", field="model")
+    return name, version
+
+
+@models_app.command("approve")
+def models_approve(
+    ref: Annotated[str, typer.Argument(help="NAME:VERSION of the version to approve.")],
+    comment: Annotated[
+        str,
+        typer.Option(help="What you checked and concluded (required, at most 2000 characters)."),
+    ],
+    key: Annotated[
+        str,
+        typer.Option(
+            "--key",
+            envvar="FINAI_KEY",
+            prompt="Your admin API key",
+            hide_input=True,
+            show_default=False,
+            help="The reviewer's admin API key (from FINAI_KEY, else asked for).",
+        ),
+    ],
+) -> None:
+    """Approve a version as the reviewer whose admin key is given (four eyes).
+
+    The approval is recorded under that key's id, never the command line's own
+    actor: the key that registered a version may not approve it.
+    """
+    with platform_session() as (platform, session):
+        name, version = _version_ref(ref, "approve")
+        reviewer = security.authenticate(session, key)
+        if reviewer.role is not Role.ADMIN:
+            raise PermissionDenied("only an admin key may approve a model version", field="key")
+        registry.approve(
+            session,
+            platform.audit_key,
+            name=name,
+            version=version,
+            actor=reviewer.id,
+            comment=comment,
+        )
+        _write_cards(session, name, [version])
+        session.commit()
+    err.print(f"{name}:{version} approved by key {reviewer.id} ({reviewer.name})")
+
+
+@models_app.command("challenge")
+def models_challenge(
+    ref: Annotated[str, typer.Argument(help="NAME:VERSION to challenge; NAME with --end.")],
+    end: Annotated[bool, typer.Option("--end", help="End the model's challenge.")] = False,
+) -> None:
+    """Make a candidate the challenger (scored in shadow beside the champion), or end it."""
+    with platform_session() as (platform, session):
+        name, version = registry.parse_ref(ref)
+        if end and version is not None:
+            raise ValidationError("--end takes NAME only, without a version", field="model")
+        if not end and version is None:
+            raise ValidationError("challenge needs NAME:VERSION, or NAME --end", field="model")
+        result = registry.challenge(
+            session, platform.audit_key, name=name, version=version, actor=CLI_ACTOR
+        )
+        _write_cards(session, name, [] if version is None else [version])
+        session.commit()
+    if result is None:
+        err.print(f"{name} has no challenger any more")
+    else:
+        err.print(f"{result.name}:{result.version} is now the challenger")
+
+
+@models_app.command("card")
+def models_card(
+    ref: Annotated[str, typer.Argument(help="NAME or NAME:VERSION (default: the champion).")],
+    html: Annotated[bool, typer.Option("--html", help="A standalone HTML page.")] = False,
+    output: Annotated[
+        Path | None, typer.Option(help="Write to this file instead of stdout.", dir_okay=False)
+    ] = None,
+) -> None:
+    """Print a version's model card as Markdown (or HTML)."""
+    from finai import governance
+
+    with platform_session() as (_platform, session):
+        name, version = registry.parse_ref(ref)
+        card = governance.model_card(session, name, version)
+    text = card.document() if html else card.markdown
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    err.print(f"wrote the card of {card.name}:{card.version} to {output}")
 
 
 @audit_app.command("verify")

@@ -1,6 +1,6 @@
 """Credit decisioning: data, models, metrics, policy and decisions."""
 
-from finai.credit.artifact import KIND, CreditModel
+from finai.credit.artifact import KIND, CreditModel, DriftReference, ReferenceBins
 from finai.credit.decision import Decision, decide, decide_row, score_frame
 from finai.credit.gbm import GBMModel
 from finai.credit.metrics import (
@@ -14,6 +14,13 @@ from finai.credit.metrics import (
     psi,
     roc_points,
     score_distribution,
+)
+from finai.credit.outcomes import (
+    MAX_OUTCOMES,
+    OutcomeCounts,
+    OutcomeReport,
+    outcomes_from_frame,
+    record_outcomes,
 )
 from finai.credit.personal import decisions_of, erase_expired, read_personal, store_personal
 from finai.credit.pipeline import (
@@ -36,12 +43,14 @@ from finai.credit.records import (
 )
 from finai.credit.scorecard import ScorecardModel
 from finai.credit.scoring import ScoreSummary, evaluate_model, explain_row, score_file
+from finai.credit.shadow import ShadowPairs, shadow_pairs
 from finai.credit.training import Algorithm, TrainResult, train
 from finai.datasets.spec import DatasetSpec, load_table, prepare
 
 __all__ = [
     "DEFAULT_POLICY",
     "KIND",
+    "MAX_OUTCOMES",
     "Algorithm",
     "Assessment",
     "CalibrationBin",
@@ -50,16 +59,21 @@ __all__ = [
     "DatasetSpec",
     "Decider",
     "Decision",
+    "DriftReference",
     "GBMModel",
     "KSCurve",
     "Outcome",
+    "OutcomeCounts",
+    "OutcomeReport",
     "Policy",
     "PolicyVersion",
     "Reason",
+    "ReferenceBins",
     "RocCurve",
     "ScoreDistribution",
     "ScoreSummary",
     "ScorecardModel",
+    "ShadowPairs",
     "TrainResult",
     "current_policy",
     "decide",
@@ -75,11 +89,13 @@ __all__ = [
     "ks_curve",
     "load_model",
     "load_table",
+    "outcomes_from_frame",
     "parse_policy",
     "prepare",
     "psi",
     "read_personal",
     "recent_decisions",
+    "record_outcomes",
     "register_model",
     "roc_points",
     "run_training_job",
@@ -88,6 +104,7 @@ __all__ = [
     "score_distribution",
     "score_file",
     "score_frame",
+    "shadow_pairs",
     "store_personal",
     "train",
 ]

@@ -7,7 +7,7 @@ import json
 import math
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -42,6 +42,10 @@ class Decision:
         sha256 of the applicant's inputs as given (canonical JSON).
     reasons
         Up to four adverse-action reasons, knock-outs first.
+    bins
+        The bin of the model's training reference each feature fell in, by feature
+        name (for drift monitoring; the values themselves are not kept); None when the
+        model has no reference.
     """
 
     id: str
@@ -58,6 +62,7 @@ class Decision:
     knockouts: tuple[str, ...]
     applicant_ref: str | None
     created_at: datetime
+    bins: dict[str, int] | None = field(default=None, hash=False)
 
 
 def _jsonable(value: Any) -> Any:
@@ -197,11 +202,13 @@ def decide(
     ValidationError
         When a feature column is missing or holds unusable values.
     """
-    columns = decide_columns(frame, model, policy)
+    features = model.features(frame)
+    columns = apply_policy(model.assess(features), frame, policy)
+    bins = None if model.reference is None else model.reference.bin_rows(features)
     records = cast(list[dict[str, Any]], frame.to_dict(orient="records"))
     refs = [row.pop(ref_column, None) if ref_column else None for row in records]
     versions = (model_name, model_version, policy_version)
-    return _decisions(columns, model, policy, frame, records, refs, versions)
+    return _decisions(columns, model, policy, frame, records, refs, versions, bins)
 
 
 def decide_row(
@@ -236,10 +243,18 @@ def decide_row(
     ValidationError
         When a feature is missing or holds an unusable value.
     """
-    columns = apply_policy(model.assess_row(applicant), applicant, policy)
+    assessment, bins = model.assess_row_binned(applicant)
+    columns = apply_policy(assessment, applicant, policy)
     versions = (model_name, model_version, policy_version)
     return _decisions(
-        columns, model, policy, applicant, [dict(applicant)], [applicant_ref], versions
+        columns,
+        model,
+        policy,
+        applicant,
+        [dict(applicant)],
+        [applicant_ref],
+        versions,
+        None if bins is None else [bins],
     )[0]
 
 
@@ -251,6 +266,7 @@ def _decisions(
     records: list[dict[str, Any]],
     refs: list[Any],
     versions: tuple[str, int, int],
+    bins: list[dict[str, int]] | None,
 ) -> list[Decision]:
     """Build one :class:`Decision` per row from the decided columns and the inputs as given."""
     model_name, model_version, policy_version = versions
@@ -284,6 +300,7 @@ def _decisions(
                 knockouts=tuple(rule_ids[columns.knockouts[i]]),
                 applicant_ref=None if ref is None else str(ref)[:100],
                 created_at=now,
+                bins=None if bins is None else bins[i],
             )
         )
     return decisions

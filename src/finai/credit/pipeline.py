@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from finai.credit.records import (
     get_policy,
     save_decisions,
 )
+from finai.credit.shadow import ChallengerLookup, FailureHook, ShadowModel, record_shadow
 from finai.credit.training import Algorithm, TrainResult, train
 from finai.datasets.spec import DatasetSpec, load_table
 from finai.exceptions import FinAIError, ValidationError
@@ -96,13 +97,29 @@ def decide_and_record(
 
     Nothing is stored unless every row could be decided; the caller commits once. The
     model is loaded and the policy read for this call; a service deciding many times
-    keeps them in a :class:`Decider`.
+    keeps them in a :class:`Decider`. Decided with the champion (``model_ref`` without a
+    version) while the model has a challenger, the rows are also scored in shadow
+    (:func:`~finai.credit.shadow.record_shadow`).
     """
     info, model = load_model(session, artifact_dir, model_ref)
     policy = current_policy(session)
-    return _decide_frame_and_record(
+    decisions = _decide_frame_and_record(
         session, audit_key, frame, info, model, policy, actor, batch_id, ref_column
     )
+    if _is_champion_ref(model_ref):
+
+        def challenger() -> ShadowModel | None:
+            found = registry.challenger(session, info.name)
+            if found is None or found.version == info.version:
+                return None
+            return load_model(session, artifact_dir, f"{found.name}:{found.version}")
+
+        record_shadow(session, decisions, frame, policy.policy, challenger)
+    return decisions
+
+
+def _is_champion_ref(model_ref: str) -> bool:
+    return registry.parse_ref(model_ref)[1] is None
 
 
 def _decide_frame_and_record(
@@ -134,23 +151,40 @@ class Decider:
 
     A service keeps one of these. Each model version is loaded, and its artifact
     checked against the registered sha256, once (a :class:`finai.registry.ModelCache`);
-    which version is a model's champion is looked up again at most every ``refresh``,
-    so a promotion takes effect within it. The policy is parsed once per version: each
-    decision asks the database only for the newest policy's version and sha256.
+    which version is a model's champion, and which its challenger, is looked up again
+    at most every ``refresh``, so a promotion or a challenge takes effect within it.
+    The policy is parsed once per version: each decision asks the database only for
+    the newest policy's version and sha256.
+
+    Decisions made with a model's champion (a reference without a version) are also
+    scored in shadow by its challenger, if it has one
+    (:func:`~finai.credit.shadow.record_shadow`): stored apart, never changing the
+    decision, and never failing it.
 
     Parameters
     ----------
     artifact_dir
         Where the registry keeps artifacts.
     refresh
-        How long a resolved champion is trusted.
+        How long a resolved champion or challenger is trusted.
+    on_shadow_failure
+        Called with the model's name each time its challenger could not answer
+        (a service counts these in a metric).
     """
 
-    def __init__(self, artifact_dir: Path, *, refresh: timedelta = timedelta(seconds=2)) -> None:
+    def __init__(
+        self,
+        artifact_dir: Path,
+        *,
+        refresh: timedelta = timedelta(seconds=2),
+        on_shadow_failure: FailureHook | None = None,
+    ) -> None:
         self.artifact_dir = artifact_dir
         self._models: registry.ModelCache[tuple[registry.ModelVersion, CreditModel]] = (
             registry.ModelCache(self._load, refresh=refresh)
         )
+        self._challengers = ChallengerLookup(refresh=refresh)
+        self._on_shadow_failure = on_shadow_failure
         self._policy: PolicyVersion | None = None
 
     def model(self, session: Session, ref: str) -> tuple[registry.ModelVersion, CreditModel]:
@@ -194,9 +228,12 @@ class Decider:
         """Decide, store and audit every row, as the function :func:`decide_and_record`."""
         info, model = self.model(session, model_ref)
         policy = self.policy(session)
-        return _decide_frame_and_record(
+        decisions = _decide_frame_and_record(
             session, audit_key, frame, info, model, policy, actor, batch_id, ref_column
         )
+        if _is_champion_ref(model_ref):
+            self._shadow(session, info, decisions, frame, policy)
+        return decisions
 
     def decide_row_and_record(
         self,
@@ -231,7 +268,41 @@ class Decider:
             applicant_ref=applicant_ref,
         )
         save_decisions(session, audit_key, [decision], actor=actor)
+        if _is_champion_ref(model_ref):
+            self._shadow(session, info, [decision], applicant, policy)
         return decision
+
+    def challenger(self, session: Session, name: str) -> ShadowModel | None:
+        """Return the version and model of ``name``'s challenger, if it has one.
+
+        Raises
+        ------
+        ValidationError, NotFound, IntegrityError
+            What loading the challenger's version raises.
+        """
+        version = self._challengers.resolve(session, name)
+        return None if version is None else self._models.get(session, f"{name}:{version}")
+
+    def _shadow(
+        self,
+        session: Session,
+        info: registry.ModelVersion,
+        decisions: list[Decision],
+        applications: pd.DataFrame | Mapping[str, Any],
+        policy: PolicyVersion,
+    ) -> None:
+        def challenger() -> ShadowModel | None:
+            found = self.challenger(session, info.name)
+            return None if found is None or found[0].version == info.version else found
+
+        record_shadow(
+            session,
+            decisions,
+            applications,
+            policy.policy,
+            challenger,
+            on_failure=self._on_shadow_failure,
+        )
 
     def _load(
         self, session: Session, name: str, version: int
@@ -251,10 +322,13 @@ def run_training_job(
     name: str,
     seed: int,
     actor: str,
+    registered: Callable[[Session, registry.ModelVersion], object] | None = None,
 ) -> None:
     """Train and register a model as a background job, reporting progress to the job.
 
-    A failure registers nothing and marks the job failed with a user-facing reason.
+    ``registered`` is called with the session and the new version before the commit,
+    so what it records (the version's model card) lands with the version. A failure
+    registers nothing and marks the job failed with a user-facing reason.
     """
     reporter = JobReporter(sessions, job_id)
     try:
@@ -271,6 +345,8 @@ def run_training_job(
                 data=frame,
                 actor=actor,
             )
+            if registered is not None:
+                registered(session, version)
             session.commit()
         reporter.succeed(
             {

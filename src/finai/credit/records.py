@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, null, select
 from sqlalchemy.orm import Session
 
 from finai.credit.decision import Decision
@@ -127,6 +127,7 @@ def _row(decision: Decision, actor: str, batch_id: str | None) -> dict[str, obje
         "currency": decision.currency,
         "reasons": [r._asdict() for r in decision.reasons],
         "knockouts": list(decision.knockouts),
+        "bins": null() if decision.bins is None else decision.bins,
     }
 
 
@@ -203,6 +204,7 @@ def _decision_view(row: CreditDecisionRow) -> Decision:
         knockouts=tuple(row.knockouts),
         applicant_ref=row.applicant_ref,
         created_at=row.created_at,
+        bins=row.bins,
     )
 
 

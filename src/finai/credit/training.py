@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 
-from finai.credit.artifact import CreditModel, PDModel
+from finai.credit.artifact import CreditModel, DriftReference, PDModel
 from finai.credit.gbm import GBMModel
 from finai.credit.metrics import evaluate
 from finai.credit.scorecard import ScorecardModel
@@ -181,14 +181,16 @@ def train(
     estimator = build(best["algorithm"], data.spec, seed, len(data.y))
     estimator.fit(data.X, data.y)
     reference = data.X.sample(n=min(REFERENCE_SAMPLE, len(data.X)), random_state=seed).sort_index()
+    reference_scores = np.asarray(estimator.credit_score(reference), dtype=float)
     model = CreditModel(
         estimator=estimator,
         spec=data.spec,
         algorithm=best["algorithm"],
-        reference_scores=np.asarray(estimator.credit_score(reference), dtype=float),
+        reference_scores=reference_scores,
         cv=[_summary(row) for row in cv],
         oof_pd=best["oof_pd"],
         oof_y=data.y.copy(),
+        reference=DriftReference.from_training(data.X, data.spec, reference_scores),
     )
     tick("fitted on all rows")
     return TrainResult(

@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ from fairlearn.metrics import (
 from sklearn.metrics import roc_auc_score
 from sqlalchemy.orm import Session
 
-from finai import credit
+from finai import credit, registry
 from finai.datasets import DatasetSpec, prepare
 from finai.exceptions import NotFound, ValidationError
 from finai.governance.bootstrap import (
@@ -63,6 +64,7 @@ from finai.governance.bootstrap import (
     resample,
 )
 from finai.governance.protected import ProtectedAttribute
+from finai.security import AuditEntry, audit
 
 FOUR_FIFTHS = 0.8
 """A group whose approval rate is below this share of the highest group's shows adverse impact."""
@@ -81,6 +83,9 @@ CONFIDENCE = 0.95
 
 SEED = 42
 """Default seed of the bootstrap."""
+
+FAIRNESS_ACTION = "model.fairness"
+"""Audit action of a fairness report run on a registered model version."""
 
 
 # -- the report ---------------------------------------------------------------------------
@@ -868,3 +873,177 @@ class _Compare:
         with np.errstate(divide="ignore", invalid="ignore"):
             values = np.asarray(combine(a[metric], b[metric]), dtype=np.float64)
         return percentile_interval(values, self.settings.confidence)
+
+
+# -- the record of a report in the audit chain ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordedImpact:
+    """One attribute's disparate impact as a recorded report keeps it.
+
+    Attributes
+    ----------
+    name
+        The attribute, or ``" & "``-joined attributes for the intersection.
+    ratio, interval, passes_four_fifths
+        As :class:`DisparateImpact`; None where the report had none.
+    """
+
+    name: str
+    ratio: float | None
+    interval: Interval | None
+    passes_four_fifths: bool | None
+
+
+@dataclass(frozen=True)
+class RecordedFairness:
+    """A fairness report recorded in the audit chain (action ``model.fairness``).
+
+    Attributes
+    ----------
+    model
+        ``NAME:VERSION`` of the model version reported on.
+    seq
+        The audit entry's sequence number.
+    recorded_at, recorded_by
+        When (UTC) and by which key (``"cli"`` for the command line) it was run.
+    data_fingerprint
+        sha256 of the table it was run on (:func:`finai.registry.fingerprint`).
+    attributes
+        Disparate impact per attribute, by name (the chain stores canonical JSON,
+        keys sorted).
+    """
+
+    model: str
+    seq: int
+    recorded_at: datetime
+    recorded_by: str
+    data_fingerprint: str | None
+    attributes: tuple[RecordedImpact, ...]
+
+
+def fairness_summary(report: FairnessReport, data_fingerprint: str) -> dict[str, Any]:
+    """Return the audit payload of a report: the table's fingerprint and disparate impacts.
+
+    The payload is exactly ``{"data_fingerprint": str, "attributes": {NAME: {"ratio":
+    float | None, "interval": [lo, hi] | None, "passes_four_fifths": bool | None}}}``;
+    model cards and the Governance page read it.
+    """
+    return {
+        "data_fingerprint": data_fingerprint,
+        "attributes": {
+            a.name: {
+                "ratio": a.disparate_impact.ratio,
+                "interval": None
+                if a.disparate_impact.interval is None
+                else [float(v) for v in a.disparate_impact.interval],
+                "passes_four_fifths": a.disparate_impact.passes_four_fifths,
+            }
+            for a in report.attributes
+        },
+    }
+
+
+def record_fairness(
+    session: Session,
+    audit_key: bytes,
+    report: FairnessReport,
+    *,
+    frame: pd.DataFrame,
+    actor: str,
+) -> AuditEntry:
+    """Append a report's summary to the audit chain, in the caller's transaction.
+
+    Parameters
+    ----------
+    session, audit_key
+        The transaction and the chain's HMAC key; the caller commits.
+    report
+        A report of a registered model version (``report.model`` is ``NAME:VERSION``).
+    frame
+        The table the report was run on; only its fingerprint is recorded.
+    actor
+        Key id of who ran it.
+
+    Raises
+    ------
+    ValidationError
+        For a report of a model not from the registry.
+    """
+    if report.model is None:
+        raise ValidationError("only reports of registered models are recorded", field="model")
+    summary = fairness_summary(report, registry.fingerprint(frame))
+    return audit.append(
+        session,
+        audit_key,
+        actor=actor,
+        action=FAIRNESS_ACTION,
+        object_type="model_version",
+        object_id=report.model,
+        payload=summary,
+    )
+
+
+def recorded_fairness(
+    session: Session, name: str, versions: Sequence[int], *, limit: int = 50
+) -> list[RecordedFairness]:
+    """Return the fairness reports recorded for versions of ``name``, newest first.
+
+    Parameters
+    ----------
+    session
+        Where the audit chain is.
+    name, versions
+        The model and the versions whose reports to read.
+    limit
+        Most reports returned.
+    """
+    found: list[AuditEntry] = []
+    for version in versions:
+        found += audit.entries(
+            session, limit=limit, action=FAIRNESS_ACTION, object_id=f"{name}:{version}"
+        )
+    found.sort(key=lambda e: -e.seq)
+    return [_recorded(entry) for entry in found[:limit]]
+
+
+def _recorded(entry: AuditEntry) -> RecordedFairness:
+    attributes = entry.payload.get("attributes")
+    impacts = []
+    if isinstance(attributes, Mapping):
+        for name, value in attributes.items():
+            if not isinstance(value, Mapping):
+                continue
+            passes = value.get("passes_four_fifths")
+            impacts.append(
+                RecordedImpact(
+                    name=str(name),
+                    ratio=_number(value.get("ratio")),
+                    interval=_pair(value.get("interval")),
+                    passes_four_fifths=passes if isinstance(passes, bool) else None,
+                )
+            )
+    fingerprint = entry.payload.get("data_fingerprint")
+    return RecordedFairness(
+        model=entry.object_id,
+        seq=entry.seq,
+        recorded_at=entry.created_at,
+        recorded_by=entry.actor,
+        data_fingerprint=fingerprint if isinstance(fingerprint, str) else None,
+        attributes=tuple(impacts),
+    )
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _pair(value: object) -> Interval | None:
+    if isinstance(value, list | tuple) and len(value) == 2:
+        low, high = _number(value[0]), _number(value[1])
+        if low is not None and high is not None:
+            return (low, high)
+    return None

@@ -3,9 +3,14 @@
 from finai.registry.cache import ModelCache
 from finai.registry.fingerprint import fingerprint
 from finai.registry.versions import (
+    MAX_COMMENT,
+    Approval,
     ModelSummary,
     ModelVersion,
     Stage,
+    StageChange,
+    approvals,
+    approve,
     challenge,
     challenger,
     get_version,
@@ -16,13 +21,20 @@ from finai.registry.versions import (
     promote,
     register,
     rollback,
+    stage_history,
+    version_ids,
 )
 
 __all__ = [
+    "MAX_COMMENT",
+    "Approval",
     "ModelCache",
     "ModelSummary",
     "ModelVersion",
     "Stage",
+    "StageChange",
+    "approvals",
+    "approve",
     "challenge",
     "challenger",
     "fingerprint",
@@ -34,4 +46,6 @@ __all__ = [
     "promote",
     "register",
     "rollback",
+    "stage_history",
+    "version_ids",
 ]

@@ -1,12 +1,15 @@
 """Model versions and their stages: candidate → champion → retired.
 
-A version is immutable once registered. ``promote`` makes a version the champion
-and retires the one it replaces; ``rollback`` retires the champion and reinstates
-the champion before it. Every change is audited in the same transaction.
+A version is immutable once registered. ``approve`` records a reviewer's sign-off;
+``promote`` makes an approved version the champion and retires the one it replaces
+(four eyes: the approval must come from another key than the one that registered
+the version); ``rollback`` retires the champion and reinstates the champion before
+it. Every change is audited in the same transaction.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import platform
 import re
@@ -20,17 +23,21 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from finai.exceptions import Conflict, NotFound, ValidationError
+from finai.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from finai.registry import artifacts
 from finai.registry.fingerprint import fingerprint
 from finai.security import audit
-from finai.store import ModelVersionRow, StageEventRow, utcnow
+from finai.store import ModelApprovalRow, ModelVersionRow, StageEventRow, utcnow
 
 if TYPE_CHECKING:
     import pandas as pd
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 TRACKED_LIBRARIES = ("finai", "numpy", "pandas", "scikit-learn", "lightgbm", "optbinning")
+MAX_COMMENT = 2000
+# Line breaks and tabs belong in a reviewer's comment; other control characters do not
+# (PostgreSQL text cannot hold NUL).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Stage(StrEnum):
@@ -60,6 +67,42 @@ class ModelVersion:
     created_at: datetime
     created_by: str | None
     promoted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A reviewer's sign-off on a model version.
+
+    Attributes
+    ----------
+    id
+        The approval's number.
+    name, version
+        The version approved.
+    approved_by
+        Key id (or system actor) of the reviewer; never the key that registered it.
+    comment
+        What the reviewer checked and concluded.
+    created_at
+        When, in UTC.
+    """
+
+    id: int
+    name: str
+    version: int
+    approved_by: str
+    comment: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class StageChange:
+    """One move of a version between stages, who made it and when (UTC)."""
+
+    from_stage: Stage
+    to_stage: Stage
+    at: datetime
+    actor: str | None
 
 
 @dataclass(frozen=True)
@@ -230,6 +273,23 @@ def list_versions(session: Session, name: str) -> list[ModelVersion]:
     return [_view(row) for row in rows]
 
 
+def version_ids(session: Session, name: str) -> dict[int, int]:
+    """Return the stored row id of each version of ``name``, for tables that refer to one.
+
+    Raises
+    ------
+    NotFound
+        For an unknown name.
+    """
+    rows = session.execute(
+        select(ModelVersionRow.version, ModelVersionRow.id).where(ModelVersionRow.name == name)
+    )
+    ids = {number: row_id for number, row_id in rows}
+    if not ids:
+        raise NotFound(f"no model named {name!r}", field="name")
+    return ids
+
+
 def list_models(session: Session) -> list[ModelSummary]:
     """Return one summary per model name, sorted by name."""
     rows = session.execute(
@@ -267,10 +327,27 @@ def _move(session: Session, row: ModelVersionRow, to: Stage, actor: str, when: d
 def promote(
     session: Session, audit_key: bytes, *, name: str, version: int, actor: str
 ) -> ModelVersion:
-    """Make ``version`` the champion of ``name``; the old champion is retired."""
+    """Make ``version`` the champion of ``name``; the old champion is retired.
+
+    Four eyes: the version needs an approval (:func:`approve`) by another key than
+    the one that registered it. A rollback to an earlier champion needs none.
+
+    Raises
+    ------
+    Conflict
+        When the version is the champion already, or has no such approval; nothing
+        changes.
+    """
     row = _row(session, name, version)
     if row.stage == Stage.CHAMPION.value:
         raise Conflict(f"{name}:{version} is already the champion", field="version")
+    signed = [a for a in _approval_rows(session, row) if a.approved_by != row.created_by]
+    if not signed:
+        raise Conflict(
+            f"four-eyes rule: {name}:{version} needs an approval by another key than the one"
+            f" that registered it ({row.created_by}) before it may become the champion",
+            field="version",
+        )
     current = session.scalar(
         select(ModelVersionRow).where(
             ModelVersionRow.name == name, ModelVersionRow.stage == Stage.CHAMPION.value
@@ -289,9 +366,140 @@ def promote(
         action="model.promote",
         object_type="model_version",
         object_id=f"{name}:{version}",
-        payload={"previous_champion": current.version if current else None},
+        payload={
+            "previous_champion": current.version if current else None,
+            "approvals": [{"id": a.id, "approved_by": a.approved_by} for a in signed],
+        },
     )
     return _view(row)
+
+
+def _approval_rows(session: Session, row: ModelVersionRow) -> list[ModelApprovalRow]:
+    return list(
+        session.scalars(
+            select(ModelApprovalRow)
+            .where(ModelApprovalRow.model_version_id == row.id)
+            .order_by(ModelApprovalRow.id)
+        )
+    )
+
+
+def _approval(row: ModelApprovalRow) -> Approval:
+    return Approval(
+        id=row.id,
+        name=row.name,
+        version=row.version,
+        approved_by=row.approved_by,
+        comment=row.comment,
+        created_at=row.created_at,
+    )
+
+
+def _check_comment(comment: str) -> str:
+    text = comment.strip()
+    if not text:
+        raise ValidationError("an approval needs a comment", field="comment")
+    if len(text) > MAX_COMMENT:
+        raise ValidationError(
+            f"the comment is {len(text)} characters long; at most {MAX_COMMENT}", field="comment"
+        )
+    if _CONTROL.search(text):
+        raise ValidationError(
+            "the comment holds control characters (only line breaks and tabs are kept)",
+            field="comment",
+        )
+    return text
+
+
+def approve(
+    session: Session, audit_key: bytes, *, name: str, version: int, actor: str, comment: str
+) -> Approval:
+    """Record ``actor``'s approval of ``name:version``, needed before it may be promoted.
+
+    Four eyes: the key that registered a version may not approve it. The comment
+    is kept in full with the approval; the audit entry holds its sha256 and length,
+    which bind the stored text to the chain.
+
+    Parameters
+    ----------
+    session, audit_key
+        Where to record it and the audit HMAC key.
+    name, version
+        The version to approve.
+    actor
+        Key id of the reviewer.
+    comment
+        What the reviewer checked and concluded (1 to 2000 characters once
+        surrounding blanks are removed; line breaks allowed).
+
+    Returns
+    -------
+    Approval
+        The stored approval; the caller commits.
+
+    Raises
+    ------
+    ValidationError
+        (``field="comment"``) for an empty, too long or control-character comment.
+    PermissionDenied
+        (``field="actor"``) when ``actor`` registered the version.
+    Conflict
+        When the version is retired or ``actor`` approved it already.
+    NotFound
+        For an unknown name or version.
+    """
+    text = _check_comment(comment)
+    row = _row(session, name, version)
+    if actor == row.created_by:
+        raise PermissionDenied(
+            f"four-eyes rule: {actor} registered {name}:{version} and may not approve it;"
+            " another key must",
+            field="actor",
+        )
+    if row.stage == Stage.RETIRED.value:
+        raise Conflict(f"{name}:{version} is retired; it cannot be approved", field="version")
+    if any(a.approved_by == actor for a in _approval_rows(session, row)):
+        raise Conflict(f"{actor} has approved {name}:{version} already", field="actor")
+    approval = ModelApprovalRow(
+        model_version_id=row.id,
+        name=row.name,
+        version=row.version,
+        approved_by=actor,
+        comment=text,
+        created_at=utcnow(),
+    )
+    session.add(approval)
+    session.flush()
+    audit.append(
+        session,
+        audit_key,
+        actor=actor,
+        action="model.approve",
+        object_type="model_version",
+        object_id=f"{name}:{version}",
+        payload={
+            "approval": approval.id,
+            "comment_sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "comment_length": len(text),
+        },
+    )
+    return _approval(approval)
+
+
+def approvals(session: Session, name: str, version: int) -> list[Approval]:
+    """Return the approvals of ``name:version``, oldest first."""
+    return [_approval(a) for a in _approval_rows(session, _row(session, name, version))]
+
+
+def stage_history(session: Session, name: str, version: int) -> list[StageChange]:
+    """Return every stage change of ``name:version``, oldest first."""
+    row = _row(session, name, version)
+    events = session.scalars(
+        select(StageEventRow)
+        .where(StageEventRow.model_version_id == row.id)
+        .order_by(StageEventRow.at, StageEventRow.id)
+    )
+    return [StageChange(Stage(e.from_stage), Stage(e.to_stage), e.at, e.actor) for e in events]
 
 
 def challenger(session: Session, name: str) -> ModelVersion | None:

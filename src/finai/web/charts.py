@@ -19,6 +19,13 @@ if TYPE_CHECKING:
     from finai.credit import CalibrationBin, KSCurve, RocCurve, ScoreDistribution
     from finai.fraud import Reason as FraudReason
     from finai.fraud.records import DayStats
+    from finai.governance import (
+        DriftHistory,
+        PartialDependence,
+        RecordedFairness,
+        Vintage,
+        Waterfall,
+    )
 
 INK = "#1f2937"
 MUTED = "#6b7280"
@@ -664,5 +671,407 @@ def contributions_chart(reasons: Sequence[FraudReason], unit: str) -> Markup:
             "yaxis": {"autorange": "reversed", "automargin": True, "gridcolor": "white"},
             "margin": {"l": 16, "r": 56},
             "height": 120 + 44 * max(len(shown), 1),
+        },
+    )
+
+
+# -- monitoring ---------------------------------------------------------------------------
+
+EXPECTED = "#f59e0b"
+WATCH_LINE = "#d97706"
+
+
+def default_rate_chart(vintages: Sequence[Vintage], confidence: float) -> Markup:
+    """Realised default rate by vintage against the expected one and its binomial interval.
+
+    Parameters
+    ----------
+    vintages
+        Vintages with outcomes, oldest first.
+    confidence
+        Coverage of the intervals, shown in the legend.
+
+    Returns
+    -------
+    Markup
+        The figure as an HTML fragment. The interval is drawn as a band per vintage; a
+        realised rate outside it is drawn in red, and hollow when the vintage is too
+        small to alert.
+    """
+    labels = [v.vintage for v in vintages]
+    outside = [
+        v.interval is not None
+        and v.default_rate is not None
+        and not v.interval[0] <= v.default_rate <= v.interval[1]
+        for v in vintages
+    ]
+    colours = [BAD if out else ACCENT for out in outside]
+    fig = go.Figure(
+        [
+            go.Bar(
+                name=f"{confidence:.0%} interval",
+                x=labels,
+                base=[v.interval[0] if v.interval else None for v in vintages],
+                y=[v.interval[1] - v.interval[0] if v.interval else None for v in vintages],
+                marker_color=GRID,
+                customdata=[list(v.interval) if v.interval else [None, None] for v in vintages],
+                hovertemplate=(
+                    "%{x}: consistent with expected from %{customdata[0]:.1%}"
+                    " to %{customdata[1]:.1%}<extra></extra>"
+                ),
+            ),
+            go.Scatter(
+                name="expected (mean PD)",
+                x=labels,
+                y=[v.expected_rate for v in vintages],
+                mode="lines+markers",
+                line={"color": EXPECTED, "width": 2, "dash": "dash"},
+                hovertemplate="%{x}: expected %{y:.1%}<extra></extra>",
+            ),
+            go.Scatter(
+                name="realised",
+                x=labels,
+                y=[v.default_rate for v in vintages],
+                mode="markers",
+                marker={
+                    "color": [
+                        "white" if v.too_small else c
+                        for c, v in zip(colours, vintages, strict=True)
+                    ],
+                    "line": {"color": colours, "width": 2},
+                    "size": 10,
+                },
+                customdata=[[v.defaults, v.outcomes] for v in vintages],
+                hovertemplate=(
+                    "%{x}: realised %{y:.1%} (%{customdata[0]} of %{customdata[1]})<extra></extra>"
+                ),
+            ),
+        ]
+    )
+    return _embed(
+        fig,
+        title="Realised vs expected default rate by vintage",
+        y_title="default rate",
+        x_title="month of decision",
+        layout={
+            "bargap": 0.55,
+            "yaxis": {"tickformat": ".0%", "rangemode": "tozero"},
+            "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
+            "title": {"y": 0.97, "yanchor": "top"},
+            "margin": {"t": 72},
+        },
+    )
+
+
+def discrimination_chart(
+    vintages: Sequence[Vintage], training_auc: float | None, training_ks: float | None
+) -> Markup:
+    """AUC and KS of each vintage against their values at training.
+
+    Parameters
+    ----------
+    vintages
+        Vintages, oldest first; those without both classes have no point.
+    training_auc, training_ks
+        The version's training values, drawn as dotted lines (None: not drawn).
+
+    Returns
+    -------
+    Markup
+        The figure as an HTML fragment.
+    """
+    labels = [v.vintage for v in vintages]
+    fig = go.Figure()
+    for name, values, trained, colour in (
+        ("AUC", [v.auc for v in vintages], training_auc, ACCENT),
+        ("KS", [v.ks for v in vintages], training_ks, GOOD),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                name=name,
+                x=labels,
+                y=values,
+                mode="lines+markers",
+                line={"color": colour, "width": 2},
+                customdata=[v.outcomes for v in vintages],
+                hovertemplate=(
+                    f"%{{x}}: {name} %{{y:.3f}} (%{{customdata}} outcomes)<extra></extra>"
+                ),
+            )
+        )
+        if trained is not None:
+            fig.add_hline(
+                y=trained,
+                line={"color": colour, "dash": "dot", "width": 1.5},
+                annotation={"text": f"{name} at training {trained:.3f}", "font": {"color": colour}},
+                annotation_position="top left",
+            )
+    return _embed(
+        fig,
+        title="AUC and KS by vintage against training",
+        y_title="AUC / KS",
+        x_title="month of decision",
+        layout={
+            "yaxis": {"range": [0, 1.05]},
+            "showlegend": True,
+            "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
+            "title": {"y": 0.97, "yanchor": "top"},
+            "margin": {"t": 72},
+        },
+    )
+
+
+def psi_chart(history: DriftHistory) -> Markup:
+    """PSI of the score, and of the most shifted feature, at each stored drift check.
+
+    Parameters
+    ----------
+    history
+        The checks, oldest first, and the watch and act bands, drawn as dashed lines.
+
+    Returns
+    -------
+    Markup
+        The figure as an HTML fragment.
+    """
+    points = history.points
+    times = [p.checked_at for p in points]
+    worst = [p.worst_feature for p in points]
+    fig = go.Figure(
+        [
+            go.Scatter(
+                name="score PSI",
+                x=times,
+                y=[p.score_psi for p in points],
+                mode="lines+markers",
+                line={"color": ACCENT, "width": 2.5},
+                customdata=[[p.model_version, p.rows, p.status] for p in points],
+                hovertemplate=(
+                    "%{x|%Y-%m-%d %H:%M}: PSI %{y:.3f} (v%{customdata[0]},"
+                    " %{customdata[1]} rows, %{customdata[2]})<extra></extra>"
+                ),
+            ),
+            go.Scatter(
+                name="most shifted feature",
+                x=times,
+                y=[w[1] if w else None for w in worst],
+                mode="lines+markers",
+                line={"color": MUTED, "width": 1.5},
+                customdata=[w[0] if w else "" for w in worst],
+                hovertemplate="%{x|%Y-%m-%d %H:%M}: %{customdata} %{y:.3f}<extra></extra>",
+            ),
+        ]
+    )
+    for label, value, colour in (
+        ("watch", history.watch, WATCH_LINE),
+        ("act", history.act, BAD),
+    ):
+        fig.add_hline(
+            y=value,
+            line={"color": colour, "dash": "dash", "width": 1.5},
+            annotation={"text": f"{label} {value:g}", "font": {"color": colour}},
+            annotation_position="top left",
+        )
+    highest = max(
+        [history.act * 1.2]
+        + [p.score_psi for p in points if p.score_psi is not None]
+        + [w[1] * 1.05 for w in worst if w]
+    )
+    return _embed(
+        fig,
+        title="PSI over time",
+        y_title="PSI",
+        layout={
+            "xaxis": {"type": "date"},
+            "yaxis": {"rangemode": "tozero", "range": [0, highest]},
+            "showlegend": True,
+        },
+    )
+
+
+# -- governance: explanations and fairness -------------------------------------------------
+
+FOUR_FIFTHS_LINE = 0.8
+"""The four-fifths rule's threshold, drawn on disparate impact ratios."""
+
+
+def importance_chart(
+    features: Sequence[str], values: Sequence[float], *, title: str, x_title: str
+) -> Markup:
+    """Horizontal bars of one importance measure per feature, largest on top.
+
+    Parameters
+    ----------
+    features
+        Feature names, in the order to draw them (most important first).
+    values
+        The measure of each feature (gain share, mean |contribution| or information value).
+    title, x_title
+        The figure's title and what the measure is.
+
+    Returns
+    -------
+    Markup
+        The figure as an HTML fragment.
+    """
+    fig = go.Figure(
+        go.Bar(
+            orientation="h",
+            y=list(features),
+            x=list(values),
+            marker_color=ACCENT,
+            hovertemplate="%{y}: %{x:.4g}<extra></extra>",
+        )
+    )
+    return _embed(
+        fig,
+        title=title,
+        y_title="",
+        x_title=x_title,
+        numeric_x=True,
+        layout={
+            "yaxis": {"autorange": "reversed", "automargin": True, "gridcolor": "white"},
+            "margin": {"l": 16},
+            "height": 120 + 26 * max(len(features), 1),
+        },
+    )
+
+
+def partial_dependence_chart(curve: PartialDependence) -> Markup:
+    """Line of a numeric feature's partial dependence, or markers over categories and bins.
+
+    Parameters
+    ----------
+    curve
+        The feature's grid and the average prediction at each grid value.
+
+    Returns
+    -------
+    Markup
+        The figure as an HTML fragment.
+    """
+    x = [str(v) for v in curve.grid] if curve.categorical else list(curve.grid)
+    fig = go.Figure(
+        go.Scatter(
+            x=x,
+            y=list(curve.average),
+            mode="lines+markers" if curve.categorical else "lines",
+            line={"color": ACCENT, "width": 2.5, "shape": "linear" if curve.categorical else "hv"},
+            hovertemplate=f"{curve.feature} = %{{x}}: %{{y:.4g}} {curve.unit}<extra></extra>",
+        )
+    )
+    return _embed(
+        fig,
+        title=f"{curve.feature} · partial dependence",
+        y_title=f"average {curve.unit}",
+        x_title=curve.feature,
+        numeric_x=not curve.categorical,
+        layout={"yaxis": {"automargin": True}, "xaxis": {"automargin": True}},
+    )
+
+
+def impact_chart(record: RecordedFairness) -> Markup:
+    """Disparate impact ratio per protected attribute, with its interval and the 0.8 line.
+
+    Parameters
+    ----------
+    record
+        A fairness report recorded in the audit chain; attributes without a ratio
+        (groups too small) are left out.
+
+    Returns
+    -------
+    Markup
+        The figure as an HTML fragment; ratios below 0.8 (failing the four-fifths
+        rule) are red.
+    """
+    shown = [a for a in record.attributes if a.ratio is not None]
+    ratios = [float(a.ratio or 0.0) for a in shown]
+    upper = [a.interval[1] - r if a.interval else 0.0 for a, r in zip(shown, ratios, strict=True)]
+    lower = [r - a.interval[0] if a.interval else 0.0 for a, r in zip(shown, ratios, strict=True)]
+    fig = go.Figure(
+        go.Bar(
+            x=[a.name for a in shown],
+            y=ratios,
+            marker_color=[BAD if r < FOUR_FIFTHS_LINE else GOOD for r in ratios],
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": upper,
+                "arrayminus": lower,
+                "color": INK,
+            },
+            hovertemplate="%{x}: ratio %{y:.3f}<extra></extra>",
+        )
+    )
+    fig.add_hline(
+        y=FOUR_FIFTHS_LINE,
+        line={"color": INK, "dash": "dash", "width": 1.5},
+        annotation={"text": "four-fifths 0.8", "font": {"color": INK}},
+        annotation_position="top left",
+    )
+    highest = max([*(a.interval[1] for a in shown if a.interval), *ratios, 1.0])
+    return _embed(
+        fig,
+        title="Disparate impact: lowest over highest approval rate",
+        y_title="ratio",
+        layout={"yaxis": {"range": [0, highest * 1.08]}},
+    )
+
+
+def waterfall_chart(waterfall: Waterfall, unit: str) -> Markup:
+    """Waterfall of a stored decision: the model's base, each reason, the rest, the result.
+
+    Parameters
+    ----------
+    waterfall
+        The steps rebuilt from the decision (:func:`finai.governance.decision_waterfall`).
+    unit
+        What a reason's contribution measures, e.g. ``"points lost"``, for the title.
+
+    Returns
+    -------
+    Markup
+        The figure as an HTML fragment. Steps that raise the risk are red whatever the
+        unit: for points a fall, for log-odds of bad a rise.
+    """
+    points = waterfall.unit == "score points"
+    steps = waterfall.steps
+    fig = go.Figure(
+        go.Waterfall(
+            orientation="h",
+            measure=[s.measure for s in steps],
+            y=[s.label for s in steps],
+            x=[s.value for s in steps],
+            text=[
+                f"{s.value:+.2f}" if s.measure == "relative" else f"{s.value:.2f}" for s in steps
+            ],
+            textposition="outside",
+            cliponaxis=False,
+            increasing={"marker": {"color": GOOD if points else BAD}},
+            decreasing={"marker": {"color": BAD if points else GOOD}},
+            totals={"marker": {"color": INK}},
+            connector={"line": {"color": GRID}},
+            hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+        )
+    )
+    values = [s.value for s in steps if s.measure != "relative"]
+    running, levels = 0.0, []
+    for s in steps:
+        running = s.value if s.measure != "relative" else running + s.value
+        levels.append(running)
+    low, high = min(levels + values), max(levels + values)
+    pad = (high - low) * 0.15 or 1.0
+    return _embed(
+        fig,
+        title=f"What lowered this decision ({unit}): from the base to the result",
+        y_title="",
+        x_title=waterfall.unit,
+        numeric_x=True,
+        layout={
+            "yaxis": {"autorange": "reversed", "automargin": True, "gridcolor": "white"},
+            "xaxis": {"range": [low - pad, high + pad]},
+            "margin": {"l": 16, "r": 56},
+            "height": 120 + 40 * len(steps),
         },
     )

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from finai import credit, registry
+from finai import credit, governance, registry
 from finai.api.deps import PlatformDep, SessionDep
 from finai.api.errors import status_for
 from finai.context import Platform
@@ -569,22 +569,45 @@ def _unit(session: Session, decision: credit.Decision) -> str:
     return UNITS.get(str(version.params.get("algorithm")), "contribution")
 
 
+def decision_waterfall(
+    request: Request, session: Session, decision: credit.Decision
+) -> governance.Waterfall | None:
+    """Return the waterfall of a stored decision, or None when its model cannot be loaded.
+
+    The model version comes from the app's decider (cached); the waterfall is rebuilt
+    from the stored reasons, PD and score (:func:`finai.governance.decision_waterfall`).
+    """
+    decider: credit.Decider = request.app.state.credit_decider
+    try:
+        _info, model = decider.model(session, f"{decision.model_name}:{decision.model_version}")
+        return governance.decision_waterfall(decision, model)
+    except (NotFound, ValidationError):
+        return None
+
+
 @router.get("/credit/decisions/{decision_id}")
 def decision_page(
     request: Request, decision_id: DecisionId, session: SessionDep, viewer: ViewerDep
 ) -> Response:
-    """Show one decision in full: outcome, PD, score, limit, versions, and its reasons."""
+    """Show one decision in full: outcome, PD, score, limit, versions, reasons, waterfall.
+
+    The waterfall goes from the model's base (the scorecard's best possible score, or
+    the gradient-boosting model's average log-odds) through each stored reason to the
+    decision's score or PD. Without the model version, the reasons alone are charted.
+    """
     decision = credit.get_decision(session, decision_id)
     unit = _unit(session, decision)
-    figure = (
-        charts.reasons_chart(decision.reasons, unit)
-        if any(r.contribution > 0 for r in decision.reasons)
-        else None
-    )
+    waterfall = decision_waterfall(request, session, decision)
+    figure = None
+    if waterfall is not None:
+        figure = charts.waterfall_chart(waterfall, unit)
+    elif any(r.contribution > 0 for r in decision.reasons):
+        figure = charts.reasons_chart(decision.reasons, unit)
     context = {
         "decision": decision,
         "unit": unit,
         "figure": figure,
+        "waterfall": waterfall,
         "uses_charts": figure is not None,
     }
     return render(request, "credit_decision.html", context, viewer=viewer)

@@ -28,6 +28,8 @@ PAGES = (
     ("Models", "/models"),
     ("Credit", "/credit"),
     ("Fraud", "/fraud"),
+    ("Governance", "/governance"),
+    ("Monitoring", "/monitoring"),
     ("Audit", "/audit"),
     ("Keys", "/keys"),
 )
