@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -64,3 +65,14 @@ def test_retention_command(cli: CliRunner, platform: Platform) -> None:
     done = cli.invoke(app, ["data", "retention", "--days", "30"])
     assert done.exit_code == 0, done.output
     assert "Erased the personal data of 1 applicants older than 30 days." in done.output
+
+
+def test_create_key_file_never_overwrites(cli: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "prod" / "kek.json"
+    made = cli.invoke(app, ["security", "create-key-file", str(path)])
+    assert made.exit_code == 0, made.output
+    assert path.stat().st_mode & 0o777 == 0o600
+    before = path.read_bytes()
+    again = cli.invoke(app, ["security", "create-key-file", str(path)])
+    assert again.exit_code == 1 and "already exists" in again.output
+    assert path.read_bytes() == before

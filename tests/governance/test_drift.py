@@ -252,3 +252,15 @@ def test_single_and_table_decisions_store_the_same_bins(
     # a value the single-row shortcut leaves to the table path (a number as text)
     text = dict(frame.iloc[20].to_dict(), monthly_income=str(frame.iloc[20]["monthly_income"]))
     assert credit.decide_row(text, model, policy, **versions).bins == table[20].bins
+
+
+def test_step_valued_scores_are_binned_as_decisions_store_them() -> None:
+    # a calibrated model's scores come in steps; decisions keep them to two decimals
+    steps = np.repeat([533.5614381, 535.6128327, 561.8066463, 568.3830721], [300, 200, 400, 100])
+    spec = DatasetSpec(target="y", numeric=("x",), categorical=())
+    reference = DriftReference.from_training(pd.DataFrame({"x": np.arange(1000.0)}), spec, steps)
+    stored = np.round(steps, 2)
+    shares = np.bincount(
+        reference.score.bin_array(stored), minlength=len(reference.score.proportions)
+    )
+    assert governance.psi(reference.score.proportions, shares / shares.sum()) == 0.0

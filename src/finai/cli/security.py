@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,6 +12,24 @@ from finai.cli.common import CLI_ACTOR, err, fail, out, platform_session, print_
 
 security_app = typer.Typer(help="Key encryption keys of personal data.", no_args_is_help=True)
 data_app = typer.Typer(help="Personal data: erasure.", no_args_is_help=True)
+
+
+@security_app.command("create-key-file")
+def create_key_file_command(
+    path: Annotated[
+        Path, typer.Argument(dir_okay=False, help="Where to write it (must not exist).")
+    ],
+) -> None:
+    """Write a new key file with one fresh KEK (mode 0600), for FINAI_KEK_FILE in production.
+
+    Never overwrites: data keys wrapped under a lost KEK could not be opened again.
+    """
+    from finai.cli.common import user_errors
+    from finai.security.keyring import create_key_file
+
+    with user_errors():
+        ring = create_key_file(path)
+    err.print(f"Wrote {path} with key encryption key {ring.current()}; set FINAI_KEK_FILE to it.")
 
 
 @security_app.command("rotate-key")

@@ -365,7 +365,12 @@ class DriftReference:
     def from_training(
         cls, features: pd.DataFrame, spec: DatasetSpec, scores: npt.NDArray[np.float64]
     ) -> DriftReference:
-        """Bin the training features (as converted for the model) and the reference scores."""
+        """Bin the training features (as converted for the model) and the reference scores.
+
+        Scores are binned as decisions store them, rounded to two decimals: a calibrated
+        model's scores come in steps, and an edge between a value and its rounding would
+        move whole steps across bins.
+        """
         numeric = set(spec.numeric or ())
         bins = tuple(
             numeric_bins(name, features[name].to_numpy())
@@ -373,7 +378,8 @@ class DriftReference:
             else categorical_bins(name, features[name].to_numpy())
             for name in spec.features
         )
-        return cls(features=bins, score=numeric_bins("score", scores), rows=len(features))
+        score = numeric_bins("score", np.round(scores, 2))
+        return cls(features=bins, score=score, rows=len(features))
 
     def bin_columns(self, features: pd.DataFrame) -> dict[str, npt.NDArray[np.intp]]:
         """Return each feature's bin for every row of a features table (vectorised)."""
