@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from finai import credit, fraud, governance, registry
@@ -17,6 +18,7 @@ from finai.config import get_settings
 from finai.context import Platform
 from finai.datasets import LoanBook
 from finai.security import Role, audit
+from finai.store import ModelCardRow
 from tests.conftest import MODEL, TEST_SECRET, auth
 from tests.fraud.simulations import trained
 
@@ -80,6 +82,9 @@ def test_fairness_answers_the_cli_report_and_records_its_summary(
     assert recorded.model == f"{MODEL}:1" and recorded.seq == entry.seq
     assert [a.name for a in recorded.attributes] == ["age", "age & sex", "sex"]  # sorted
     assert recorded.attributes[0].ratio == report["disparate_impact"]["age"]["ratio"]
+    with credit_platform.sessions() as session:  # the stored card follows the new report
+        stored = session.scalars(select(ModelCardRow.markdown)).all()
+    assert len(stored) == 1 and "No fairness report" not in stored[0]
 
 
 def test_the_cli_records_the_same_summary(

@@ -1,10 +1,8 @@
-"""Model governance: fairness reports (explanations, drift and model cards come later)."""
+"""Model governance: fairness, mitigation, explanations, drift, outcomes, cards, challengers."""
 
 from finai.governance.bootstrap import METRICS
 from finai.governance.cards import (
     CardFacts,
-    FairnessAttribute,
-    FairnessSummary,
     ModelCard,
     RenderedCard,
     card_facts,
@@ -112,9 +110,7 @@ __all__ = [
     "DriftSchedule",
     "EqualOpportunity",
     "Explanation",
-    "FairnessAttribute",
     "FairnessReport",
-    "FairnessSummary",
     "FeatureDrift",
     "FeatureImportance",
     "GroupMetrics",

@@ -26,11 +26,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from finai import credit, fraud, registry
+from finai.governance.fairness import RecordedFairness, recorded_fairness
 from finai.registry import Approval, ModelVersion, StageChange
-from finai.security import audit
 from finai.store import ModelCardRow, utcnow
 
-FAIRNESS_ACTION = "model.fairness"
 FAIRNESS_COMMAND = (
     "finai governance fairness --model {ref} --data PATH --target COLUMN --protected COLUMN[:CUTS]"
 )
@@ -105,38 +104,13 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 
 
 @dataclass(frozen=True)
-class FairnessAttribute:
-    """Disparate impact of one protected attribute (or intersection) from a fairness report.
-
-    ``ratio`` is the lowest group's approval rate over the highest; ``interval`` its
-    bootstrap confidence interval; ``passes_four_fifths`` whether the ratio is at least
-    0.8. Each is None when the groups were too small to say.
-    """
-
-    name: str
-    ratio: float | None
-    interval: tuple[float, float] | None
-    passes_four_fifths: bool | None
-
-
-@dataclass(frozen=True)
-class FairnessSummary:
-    """The newest fairness report recorded for a version (audit action ``model.fairness``)."""
-
-    recorded_at: datetime
-    recorded_by: str
-    data_fingerprint: str | None
-    attributes: list[FairnessAttribute]
-
-
-@dataclass(frozen=True)
 class CardFacts:
     """Everything a card shows, as stored: the version, its approvals, stages and fairness."""
 
     version: ModelVersion
     approvals: list[Approval]
     history: list[StageChange]
-    fairness: FairnessSummary | None
+    fairness: RecordedFairness | None
 
 
 @dataclass(frozen=True)
@@ -346,48 +320,6 @@ def render_card(facts: CardFacts) -> RenderedCard:
     return RenderedCard(markdown, html, hashlib.sha256(markdown.encode()).hexdigest())
 
 
-def _ratio(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _interval(value: object) -> tuple[float, float] | None:
-    if isinstance(value, list | tuple) and len(value) == 2:
-        low, high = _ratio(value[0]), _ratio(value[1])
-        if low is not None and high is not None:
-            return (low, high)
-    return None
-
-
-def _fairness(session: Session, ref: str) -> FairnessSummary | None:
-    found = audit.entries(session, limit=1, action=FAIRNESS_ACTION, object_id=ref)
-    if not found:
-        return None
-    entry = found[0]
-    attributes = entry.payload.get("attributes")
-    rows = []
-    if isinstance(attributes, Mapping):
-        for name in sorted(attributes):
-            value = attributes[name]
-            if not isinstance(value, Mapping):
-                continue
-            passes = value.get("passes_four_fifths")
-            rows.append(
-                FairnessAttribute(
-                    name=str(name),
-                    ratio=_ratio(value.get("ratio")),
-                    interval=_interval(value.get("interval")),
-                    passes_four_fifths=passes if isinstance(passes, bool) else None,
-                )
-            )
-    fingerprint = entry.payload.get("data_fingerprint")
-    return FairnessSummary(
-        recorded_at=entry.created_at,
-        recorded_by=entry.actor,
-        data_fingerprint=fingerprint if isinstance(fingerprint, str) else None,
-        attributes=rows,
-    )
-
-
 def card_facts(session: Session, name: str, version: int) -> CardFacts:
     """Gather what the card of ``name:version`` shows, from the registry and the audit chain.
 
@@ -401,7 +333,7 @@ def card_facts(session: Session, name: str, version: int) -> CardFacts:
         version=info,
         approvals=registry.approvals(session, name, version),
         history=registry.stage_history(session, name, version),
-        fairness=_fairness(session, f"{name}:{version}"),
+        fairness=next(iter(recorded_fairness(session, name, [version], limit=1)), None),
     )
 
 

@@ -423,13 +423,15 @@ def _check_view(row: DriftCheckRow) -> DriftCheck:
     return DriftCheck(row.id, row.checked_at, row.source, row.actor, report)
 
 
-def list_checks(session: Session, name: str, *, limit: int = 100) -> list[DriftCheck]:
-    """Return the stored drift checks of model ``name`` (every version), newest first."""
+def list_checks(
+    session: Session, name: str, *, version: int | None = None, limit: int = 100
+) -> list[DriftCheck]:
+    """Return the stored drift checks of model ``name`` (one version, or all), newest first."""
+    query = select(DriftCheckRow).where(DriftCheckRow.model_name == name)
+    if version is not None:
+        query = query.where(DriftCheckRow.model_version == version)
     rows = session.scalars(
-        select(DriftCheckRow)
-        .where(DriftCheckRow.model_name == name)
-        .order_by(DriftCheckRow.checked_at.desc(), DriftCheckRow.id.desc())
-        .limit(limit)
+        query.order_by(DriftCheckRow.checked_at.desc(), DriftCheckRow.id.desc()).limit(limit)
     )
     return [_check_view(row) for row in rows]
 

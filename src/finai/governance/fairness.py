@@ -953,7 +953,9 @@ def record_fairness(
     frame: pd.DataFrame,
     actor: str,
 ) -> AuditEntry:
-    """Append a report's summary to the audit chain, in the caller's transaction.
+    """Append a report's summary to the audit chain and refresh the version's card.
+
+    Both in the caller's transaction.
 
     Parameters
     ----------
@@ -973,8 +975,10 @@ def record_fairness(
     """
     if report.model is None:
         raise ValidationError("only reports of registered models are recorded", field="model")
+    from finai.governance.cards import write_cards  # cards read these records: no cycle
+
     summary = fairness_summary(report, registry.fingerprint(frame))
-    return audit.append(
+    entry = audit.append(
         session,
         audit_key,
         actor=actor,
@@ -983,6 +987,9 @@ def record_fairness(
         object_id=report.model,
         payload=summary,
     )
+    name, version = registry.parse_ref(report.model)
+    write_cards(session, name=name, actor=actor, versions=[] if version is None else [version])
+    return entry
 
 
 def recorded_fairness(

@@ -43,8 +43,8 @@ from sqlalchemy.orm import Session
 
 from finai import credit, registry
 from finai.exceptions import ValidationError
-from finai.governance.drift import ACT, WATCH
-from finai.store import CreditDecisionRow, CreditOutcomeRow, DriftCheckRow
+from finai.governance.drift import ACT, WATCH, list_checks
+from finai.store import CreditDecisionRow, CreditOutcomeRow
 
 MIN_OUTCOMES = 100
 """Default smallest number of outcomes a vintage needs before it may alert."""
@@ -352,26 +352,18 @@ def drift_history(
     """
     if limit < 1:
         raise ValidationError("limit must be at least 1", field="limit")
-    query = select(DriftCheckRow).where(DriftCheckRow.model_name == name)
-    if version is not None:
-        query = query.where(DriftCheckRow.model_version == version)
-    rows = session.scalars(
-        query.order_by(DriftCheckRow.checked_at.desc(), DriftCheckRow.id.desc()).limit(limit)
-    )
     points = [
         DriftPoint(
-            checked_at=row.checked_at,
-            model_version=row.model_version,
-            rows=row.rows,
-            score_psi=_finite(row.score_psi),
+            checked_at=check.checked_at,
+            model_version=check.report.version,
+            rows=check.report.rows,
+            score_psi=_finite(check.report.score.psi),
             features={
-                str(k): psi
-                for k, v in (row.features or {}).items()
-                if (psi := _finite(v)) is not None
+                f.feature: psi for f in check.report.features if (psi := _finite(f.psi)) is not None
             },
-            status=row.status,
+            status=check.report.status,
         )
-        for row in rows
+        for check in list_checks(session, name, version=version, limit=limit)
     ]
     return DriftHistory(points[::-1])
 

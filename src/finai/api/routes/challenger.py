@@ -8,24 +8,18 @@ from typing import Annotated, Literal
 import pandas as pd
 from fastapi import APIRouter, Depends, Path, Query
 from prometheus_client import Counter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from finai import governance
 from finai.api.deps import CurrentKey, PlatformDep, SessionDep, authorize_api
 from finai.api.middleware import Metrics
+from finai.api.routes.governance import LabelledTable
 
 router = APIRouter(
     prefix="/v1/governance", dependencies=[Depends(authorize_api)], tags=["governance"]
 )
 
-MAX_ROWS = 20_000
-"""Most rows one mitigation request may carry (a larger table: the CLI reads files)."""
-
-MAX_PROTECTED = 8
-"""Most protected attributes in one request."""
-
 ModelName = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][\w.-]*$")]
-Cell = str | int | float | bool | None
 
 
 def shadow_failure_counter(metrics: Metrics) -> Callable[[str], None]:
@@ -86,28 +80,12 @@ def read_comparison(
     return ComparisonPublic(**report.to_dict())
 
 
-class MitigationCreate(BaseModel):
-    """A mitigation request: a reference model, a labelled table and the protected columns.
+class MitigationCreate(LabelledTable):
+    """A mitigation request; the fields mirror ``finai governance mitigate``.
 
-    The fields mirror ``finai governance mitigate``: ``rows`` is the table (one object
-    per row: the model's features, the target and the protected columns).
+    The protected columns are used only as the constraint's groups, never as inputs.
     """
 
-    model_config = ConfigDict(extra="forbid")
-
-    model: str = Field(
-        min_length=1, max_length=200, description="NAME (champion, else newest) or NAME:VERSION."
-    )
-    rows: list[dict[str, Cell]] = Field(min_length=1, max_length=MAX_ROWS)
-    target: str = Field(min_length=1, max_length=200, description="The outcome column.")
-    bad: str | int | None = Field(
-        default=None, description="Target value meaning bad (default: inferred, or the model's)."
-    )
-    protected: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
-        min_length=1,
-        max_length=MAX_PROTECTED,
-        description="COL, or COL:CUT[,CUT...]; used only as the constraint's groups.",
-    )
     constraint: Literal["demographic_parity", "equalized_odds"] = "demographic_parity"
     name: str | None = Field(
         default=None,

@@ -16,7 +16,7 @@ router = APIRouter(
 )
 
 MAX_ROWS = 20_000
-"""Most rows one fairness request may carry (a larger table: the CLI reads files)."""
+"""Most rows one request may carry (a larger table: the CLI reads files)."""
 
 MAX_PROTECTED = 8
 """Most protected attributes in one request."""
@@ -28,12 +28,11 @@ ModelName = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z
 Cell = str | int | float | bool | None
 
 
-class FairnessCreate(BaseModel):
-    """A fairness report request: a model, a labelled table, and the protected columns.
+class LabelledTable(BaseModel):
+    """A reference model, a labelled table and its protected columns, as the CLI reads them.
 
-    The fields mirror ``finai governance fairness``: ``rows`` is the table (one object
-    per row, the model's features, the target and the protected columns; other
-    columns are ignored), ``protected`` the ``COL[:CUTS]`` texts.
+    ``rows`` is the table: one object per row, the model's features, the target and the
+    protected columns; other columns are ignored.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -51,6 +50,11 @@ class FairnessCreate(BaseModel):
         max_length=MAX_PROTECTED,
         description="COL, or COL:CUT[,CUT...] to band a numeric column at those cut points.",
     )
+
+
+class FairnessCreate(LabelledTable):
+    """A fairness report request; the fields mirror ``finai governance fairness``."""
+
     min_group: int = Field(default=governance.MIN_GROUP, ge=1, le=1_000_000)
     resamples: int = Field(default=500, ge=1, le=MAX_RESAMPLES)
     seed: int = Field(default=42, ge=0, le=2**32 - 1)
