@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from finai.datasets import make_loan_book
@@ -766,6 +766,7 @@ def valid_frames(draw: st.DrawFn) -> tuple[pd.DataFrame, DatasetSpec]:
         st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1, max_size=4, unique=True)
     )
     frame = pd.DataFrame({name: draw(columns(n, finite=True)) for name in names})
+    assume(all(frame[name].notna().any() for name in names))  # empty columns are no features
     frame["t"] = draw(
         st.permutations([0, 1, *draw(st.lists(st.integers(0, 1), min_size=n - 2, max_size=n - 2))])
     )
@@ -869,3 +870,13 @@ def test_prepare_refuses_labels_of_other_columns(spec: DatasetSpec, field: str, 
     with pytest.raises(ValidationError, match=words) as info:
         prepare(loans(), spec)
     assert info.value.field == field
+
+
+def test_a_column_without_any_value_is_not_made_a_feature() -> None:
+    frame = pd.DataFrame(
+        {"income": [1.0, 2.0, 3.0], "empty": [np.nan] * 3, "blank": [None] * 3, "bad": [0, 1, 0]}
+    )
+    data = prepare(frame, DatasetSpec(target="bad"))
+    assert data.spec.features == ("income",)
+    with pytest.raises(ValidationError, match="'empty' has no values"):
+        prepare(frame, DatasetSpec(target="bad", numeric=("income", "empty"), categorical=()))

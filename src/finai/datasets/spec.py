@@ -751,6 +751,11 @@ def _schema(table: pd.DataFrame, spec: DatasetSpec) -> tuple[tuple[str, ...], tu
     numeric: list[str] = []
     categorical: list[str] = []
     for name in candidates:
+        empty = bool(table[name].isna().all())
+        if empty and (name in declared_num or name in declared_cat):
+            raise ValidationError(f"feature column {name!r} has no values", field=name)
+        if empty:
+            continue  # a column with no value at all tells a model nothing: not a feature
         if name in declared_num:
             numeric.append(name)
         elif name in declared_cat:
