@@ -232,3 +232,33 @@ def test_roles(fraud_platform: Platform, client: TestClient, tokens: dict[Role, 
     assert client.get("/v1/fraud/alerts", headers=auth(tokens[Role.OPERATOR])).status_code == 403
     assert client.get("/v1/fraud/alerts", headers=auth(tokens[Role.AUDITOR])).status_code == 200
     assert client.post("/v1/fraud/score", json=tx("t1")).status_code == 401
+
+
+def test_a_card_number_is_kept_only_as_token_bin_and_last_four(
+    fraud_platform: Platform, client: TestClient, tokens: dict[Role, str]
+) -> None:
+    headers = auth(tokens[Role.OPERATOR])
+    number = "4111 1111 1111 1111"
+    body = {k: v for k, v in tx("p1").items() if k != "customer_id"}
+    first = client.post("/v1/fraud/score", json={**body, "card_number": number}, headers=headers)
+    assert first.status_code == 200, first.text
+    second = client.post(
+        "/v1/fraud/score", json={**tx("p2"), "customer_id": None, "card_number": number},
+        headers=headers,
+    )  # fmt: skip
+    assert second.status_code == 200, second.text
+    stored(client)
+    with fraud_platform.sessions() as session:
+        cards = session.scalars(select(FraudScoreRow.customer_id)).all()
+    assert len(set(cards)) == 1 and cards[0].startswith("411111******1111~")
+    assert "4111111111111111" not in cards[0]
+    read = client.get("/v1/fraud/scores/p1", headers=auth(tokens[Role.AUDITOR]))
+    assert "4111111111111111" not in read.text and "411111******1111" in read.text
+
+    bad = client.post(
+        "/v1/fraud/score", json={**body, "card_number": "4111111111111112"}, headers=headers
+    )
+    assert bad.status_code == 422 and "4111111111111112" not in bad.text
+    assert bad.json()["errors"][0]["field"] == "card_number"
+    both = client.post("/v1/fraud/score", json={**tx("p3"), "card_number": number}, headers=headers)
+    assert both.status_code == 422 and "exactly one" in both.text

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
 
 from finai.api.schemas import NO_CONTROL, ModelRef, Strict
 from finai.fraud import Action, ScoreResult
 from finai.fraud.records import Alert, StoredScore
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NO_CONTROL)]
+CardNumber = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=NO_CONTROL)]
 
 
 def _iso_text(value: object) -> object:
@@ -35,7 +36,14 @@ class TransactionCreate(Strict):
     timestamp: Annotated[datetime, BeforeValidator(_iso_text)] = Field(
         description="ISO 8601 text; without an offset it is UTC"
     )
-    customer_id: Id = Field(description="the card (a token, never the card number)")
+    customer_id: Id | None = Field(
+        default=None, description="the card, as your token (or send card_number instead)"
+    )
+    card_number: CardNumber | None = Field(
+        default=None,
+        description="the card number (instead of customer_id): checked, then kept only as"
+        " a keyed token with its BIN and last four, shown masked",
+    )
     terminal_id: Id = Field(description="the merchant's terminal")
     amount: Annotated[float, BeforeValidator(_number)] = Field(ge=0, allow_inf_nan=False)
     model: ModelRef | None = Field(
@@ -45,6 +53,12 @@ class TransactionCreate(Strict):
         default=False,
         description="reasons for an allowed transaction too (review and block always get them)",
     )
+
+    @model_validator(mode="after")
+    def _one_card(self) -> TransactionCreate:
+        if (self.customer_id is None) == (self.card_number is None):
+            raise ValueError("send exactly one of customer_id and card_number")
+        return self
 
 
 class ReasonPublic(BaseModel):

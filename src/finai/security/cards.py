@@ -55,6 +55,15 @@ class CardRef:
     length: int
 
     @property
+    def card_id(self) -> str:
+        """The card's id for FinAI's records: the masked number and 128 bits of the token.
+
+        Safe to store and show (BIN and last four may be shown), equal for equal cards,
+        and distinct for distinct cards whose masked numbers coincide.
+        """
+        return f"{self.masked}~{self.token[:32]}"
+
+    @property
     def masked(self) -> str:
         """The number as it may be shown: BIN, asterisks, last four (``411111******1111``)."""
         return self.bin + "*" * (self.length - BIN_DIGITS - 4) + self.last4

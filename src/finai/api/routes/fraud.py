@@ -22,6 +22,7 @@ from finai.api.fraud_schemas import (
 from finai.api.idempotent import IdempotencyKey
 from finai.exceptions import ValidationError
 from finai.fraud import records
+from finai.security.cards import card_ref
 
 router = APIRouter(prefix="/v1/fraud", dependencies=[Depends(authorize_api)], tags=["fraud"])
 
@@ -71,7 +72,10 @@ def score_transaction(
             " as Idempotency-Key, or leave the header out",
             field="Idempotency-Key",
         )
-    tx = fraud.Transaction.from_mapping(body.model_dump(exclude={"model", "explain"}))
+    fields = body.model_dump(exclude={"model", "explain", "card_number"})
+    if body.card_number is not None:  # from here on only the token, BIN and last four
+        fields["customer_id"] = card_ref(body.card_number, platform.card_key).card_id
+    tx = fraud.Transaction.from_mapping(fields)
     scorer = scorers.get(session, body.model or platform.settings.fraud_model)
     result = scorer.score(tx, explain=body.explain)
     # Stored ids are skipped, so a retry also stores a first answer a crash left unstored.
