@@ -16,6 +16,7 @@ def register_versions(
     *,
     name: str = "pd-model",
     kind: str = "test.dict",
+    actor: str = "t",
 ) -> None:
     """Register and commit one version of ``name`` per entry of ``metrics``, in order."""
     with platform.sessions() as session:
@@ -27,10 +28,15 @@ def register_versions(
                 name=name,
                 model={"i": i},
                 kind=kind,
-                actor="t",
+                actor=actor,
                 metrics=values,
             )
         session.commit()
+
+
+def key_id(token: str) -> str:
+    """Return the id part of an API key ``finai_<id>_<secret>``."""
+    return token.split("_")[1]
 
 
 REVIEWER = "reviewer"

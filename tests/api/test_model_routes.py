@@ -11,13 +11,9 @@ from finai.context import Platform
 from finai.security import Role, audit
 from finai.store import ModelCardRow
 from tests.conftest import auth
-from tests.factories import register_versions
+from tests.factories import key_id, register_versions
 
 URL = "/v1/models/pd-model/versions"
-
-
-def _key_id(token: str) -> str:
-    return token.split("_")[1]
 
 
 def test_the_new_routes_have_their_permission_entries() -> None:
@@ -37,17 +33,7 @@ def test_the_key_that_registered_a_version_cannot_approve_it(
     client: TestClient, platform: Platform, tokens: dict[Role, str]
 ) -> None:
     token = tokens[Role.ADMIN]
-    with platform.sessions() as session:
-        registry.register(
-            session,
-            platform.audit_key,
-            platform.artifact_dir,
-            name="pd-model",
-            model={"a": 1},
-            kind="test.dict",
-            actor=_key_id(token),
-        )
-        session.commit()
+    register_versions(platform, [{}], actor=key_id(token))
     refused = client.post(f"{URL}/1/approve", json={"comment": "mine"}, headers=auth(token))
     assert refused.status_code == 403
     problem = refused.json()
@@ -82,7 +68,7 @@ def test_approve_then_promote_and_the_version_shows_its_approvals(
     made = client.post(f"{URL}/1/approve", json={"comment": "AUC checked"}, headers=admin)
     assert made.status_code == 201, made.text
     approval = made.json()
-    assert approval["approved_by"] == _key_id(tokens[Role.ADMIN])
+    assert approval["approved_by"] == key_id(tokens[Role.ADMIN])
     assert approval["comment"] == "AUC checked"
     twice = client.post(f"{URL}/1/approve", json={"comment": "again"}, headers=admin)
     assert twice.status_code == 409

@@ -11,11 +11,7 @@ from finai import registry
 from finai.cli import app
 from finai.context import Platform
 from finai.security import Role, audit
-from tests.factories import register_versions
-
-
-def _key_id(token: str) -> str:
-    return token.split("_")[1]
+from tests.factories import key_id, register_versions
 
 
 def _approve(cli: CliRunner, ref: str, token: str, comment: str = "reviewed") -> Result:
@@ -28,17 +24,7 @@ def test_approve_records_the_reviewers_key_and_refuses_the_registering_one(
     cli: CliRunner, platform: Platform, tokens: dict[Role, str]
 ) -> None:
     admin = tokens[Role.ADMIN]
-    with platform.sessions() as session:
-        registry.register(
-            session,
-            platform.audit_key,
-            platform.artifact_dir,
-            name="pd-model",
-            model={"a": 1},
-            kind="test.dict",
-            actor=_key_id(admin),
-        )
-        session.commit()
+    register_versions(platform, [{}], actor=key_id(admin))
     own = cli.invoke(
         app, ["models", "approve", "pd-model:1", "--comment", "mine"], env={"FINAI_KEY": admin}
     )
@@ -55,11 +41,11 @@ def test_approve_records_the_reviewers_key_and_refuses_the_registering_one(
     )
     assert done.exit_code == 0, done.output
     assert second_admin not in done.output
-    assert f"pd-model:1 approved by key {_key_id(second_admin)}" in done.stderr
+    assert f"pd-model:1 approved by key {key_id(second_admin)}" in done.stderr
     with platform.sessions() as session:
         (approval,) = registry.approvals(session, "pd-model", 1)
         assert (approval.approved_by, approval.comment) == (
-            _key_id(second_admin),
+            key_id(second_admin),
             "holdout AUC checked",
         )
         assert audit.entries(session, limit=1)[0].action == "model.approve"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Header, Response
 from pydantic import BaseModel
@@ -22,6 +22,7 @@ IdempotencyKey = Annotated[
     ),
 ]
 REPLAYED = "Idempotent-Replayed"
+Answered = TypeVar("Answered", bound=BaseModel)
 
 
 def _replayed(answer: idempotency.Answer) -> Response:
@@ -37,17 +38,22 @@ def once(
     session: Session,
     *,
     key_id: str,
-    idempotency_key: str,
+    idempotency_key: str | None,
     route: str,
     request: BaseModel,
     status: int,
-    work: Callable[[], BaseModel],
-) -> Response:
+    work: Callable[[], Answered],
+) -> Answered | Response:
     """Run ``work`` (which stores, uncommitted) once per key; commit it with its answer.
 
     A retry with the same key and body gets the first answer (header
-    ``Idempotent-Replayed: true``); with another body, a 409.
+    ``Idempotent-Replayed: true``); with another body, a 409. Without a key, ``work``
+    runs and commits, and its answer goes back as the route's model.
     """
+    if idempotency_key is None:
+        done = work()
+        session.commit()
+        return done
     digest = idempotency.request_hash(route, request.model_dump_json())
     scope = {"key_id": key_id, "idempotency_key": idempotency_key, "route": route}
     first = idempotency.replay(session, **scope, digest=digest)

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -99,15 +99,6 @@ class FeatureImportance:
     gain_share: float
     mean_abs_contribution: float | None
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return JSON-safe values."""
-        return {
-            "feature": self.feature,
-            "gain": self.gain,
-            "gain_share": self.gain_share,
-            "mean_abs_contribution": self.mean_abs_contribution,
-        }
-
 
 @dataclass(frozen=True)
 class ScorecardBin:
@@ -134,17 +125,6 @@ class ScorecardBin:
     iv: float
     points: float
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return JSON-safe values."""
-        return {
-            "bin": self.bin,
-            "count": self.count,
-            "event_rate": self.event_rate,
-            "woe": self.woe,
-            "iv": self.iv,
-            "points": self.points,
-        }
-
 
 @dataclass(frozen=True)
 class InformationValue:
@@ -166,15 +146,6 @@ class InformationValue:
     iv: float
     scored: bool
     bins: tuple[ScorecardBin, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return JSON-safe values."""
-        return {
-            "feature": self.feature,
-            "iv": self.iv,
-            "scored": self.scored,
-            "bins": [b.to_dict() for b in self.bins],
-        }
 
 
 @dataclass(frozen=True)
@@ -205,17 +176,6 @@ class PartialDependence:
     average: tuple[float, ...]
     unit: str
     method: Method
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return JSON-safe values."""
-        return {
-            "feature": self.feature,
-            "categorical": self.categorical,
-            "grid": list(self.grid),
-            "average": list(self.average),
-            "unit": self.unit,
-            "method": self.method,
-        }
 
 
 @dataclass(frozen=True)
@@ -252,17 +212,8 @@ class Explanation:
     partial_dependence: tuple[PartialDependence, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        """Return JSON-safe values (the API's answer)."""
-        return {
-            "model": self.model,
-            "kind": self.kind,
-            "algorithm": self.algorithm,
-            "sample": self.sample,
-            "sample_rows": self.sample_rows,
-            "importance": [f.to_dict() for f in self.importance],
-            "information_values": [v.to_dict() for v in self.information_values],
-            "partial_dependence": [p.to_dict() for p in self.partial_dependence],
-        }
+        """Return JSON-safe values (the API's answer): every field, nested ones too."""
+        return asdict(self)
 
 
 # -- entry points --------------------------------------------------------------------------

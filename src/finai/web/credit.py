@@ -53,7 +53,7 @@ FieldKind = Literal["number", "text", "choice"]
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """One credit model in the page's model picker."""
+    """One model in a page's model picker (Credit, Governance, Monitoring)."""
 
     name: str
     label: str

@@ -25,6 +25,7 @@ from finai.exceptions import ValidationError
 from finai.registry import ModelVersion, Stage
 from finai.web import charts
 from finai.web.auth import ViewerDep
+from finai.web.credit import ModelChoice
 from finai.web.render import render
 from finai.web.routing import WebRoute
 
@@ -36,15 +37,6 @@ RECORDS = 20
 FAIRNESS_HELP = (
     "finai governance fairness --model {ref} --data PATH --target COLUMN --protected COLUMN[:CUTS]"
 )
-
-
-@dataclass(frozen=True)
-class Choice:
-    """One model in the page's picker."""
-
-    name: str
-    label: str
-    selected: bool
 
 
 @dataclass(frozen=True)
@@ -204,7 +196,8 @@ def governance_page(
     context = {
         "view": view,
         "choices": [
-            Choice(m.name, _label(m), view is not None and m.name == view.info.name) for m in models
+            ModelChoice(m.name, _label(m), view is not None and m.name == view.info.name)
+            for m in models
         ],
         "uses_charts": view is not None and bool(view.figures),
     }

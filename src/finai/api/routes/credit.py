@@ -88,19 +88,15 @@ def create_decision(
             )
         return DecisionPublic.from_domain(decision)
 
-    if idempotency_key is not None:
-        return once(
-            session,
-            key_id=key.id,
-            idempotency_key=idempotency_key,
-            route="credit.decisions",
-            request=body,
-            status=201,
-            work=decide,
-        )
-    answer = decide()
-    session.commit()
-    return answer
+    return once(
+        session,
+        key_id=key.id,
+        idempotency_key=idempotency_key,
+        route="credit.decisions",
+        request=body,
+        status=201,
+        work=decide,
+    )
 
 
 @router.post("/decisions/batch", status_code=201, response_model=BatchPublic)
@@ -132,19 +128,15 @@ def create_batch(
             data=[DecisionPublic.from_domain(d) for d in decisions],
         )
 
-    if idempotency_key is not None:
-        return once(
-            session,
-            key_id=key.id,
-            idempotency_key=idempotency_key,
-            route="credit.decisions.batch",
-            request=body,
-            status=201,
-            work=decide,
-        )
-    answer = decide()
-    session.commit()
-    return answer
+    return once(
+        session,
+        key_id=key.id,
+        idempotency_key=idempotency_key,
+        route="credit.decisions.batch",
+        request=body,
+        status=201,
+        work=decide,
+    )
 
 
 @router.get("/decisions")
