@@ -22,7 +22,7 @@ from finai.credit.records import (
     get_policy,
     save_decisions,
 )
-from finai.credit.shadow import ChallengerLookup, FailureHook, ShadowModel, record_shadow
+from finai.credit.shadow import FailureHook, ShadowModel, record_shadow
 from finai.credit.training import Algorithm, TrainResult, train
 from finai.datasets.spec import DatasetSpec, load_table
 from finai.exceptions import FinAIError, ValidationError
@@ -118,6 +118,11 @@ def decide_and_record(
     return decisions
 
 
+def _challenger_version(session: Session, name: str) -> int | None:
+    found = registry.challenger(session, name)
+    return None if found is None else found.version
+
+
 def _is_champion_ref(model_ref: str) -> bool:
     return registry.parse_ref(model_ref)[1] is None
 
@@ -183,7 +188,9 @@ class Decider:
         self._models: registry.ModelCache[tuple[registry.ModelVersion, CreditModel]] = (
             registry.ModelCache(self._load, refresh=refresh)
         )
-        self._challengers = ChallengerLookup(refresh=refresh)
+        self._challengers: registry.Refreshed[int | None] = registry.Refreshed(
+            _challenger_version, refresh=refresh
+        )
         self._on_shadow_failure = on_shadow_failure
         self._policy: PolicyVersion | None = None
 
@@ -280,7 +287,7 @@ class Decider:
         ValidationError, NotFound, IntegrityError
             What loading the challenger's version raises.
         """
-        version = self._challengers.resolve(session, name)
+        version = self._challengers.get(session, name)
         return None if version is None else self._models.get(session, f"{name}:{version}")
 
     def _shadow(

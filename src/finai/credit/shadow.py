@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -34,7 +31,6 @@ from finai.credit.policy import OUTCOMES, Policy
 from finai.store import CreditDecisionRow, CreditOutcomeRow, CreditShadowRow, utcnow
 
 __all__ = [
-    "ChallengerLookup",
     "FailureHook",
     "ShadowModel",
     "ShadowPairs",
@@ -49,43 +45,6 @@ ShadowModel = tuple[registry.ModelVersion, CreditModel]
 
 FailureHook = Callable[[str], None]
 """Called with the model's name when its challenger could not answer (e.g. a counter)."""
-
-
-class ChallengerLookup:
-    """Which version of each model is its challenger, looked up at most every ``refresh``.
-
-    One query per model name per ``refresh`` (not one per request), as
-    :class:`finai.registry.ModelCache` does for champions: a challenge that starts or
-    ends takes effect within it.
-
-    Parameters
-    ----------
-    refresh
-        How long an answer (a version, or none) is trusted.
-    """
-
-    def __init__(self, *, refresh: timedelta = timedelta(seconds=2)) -> None:
-        self._refresh = refresh.total_seconds()
-        self._lock = threading.Lock()
-        self._resolved: dict[str, tuple[float, int | None]] = {}
-
-    def resolve(self, session: Session, name: str) -> int | None:
-        """Return the version of ``name`` that challenges its champion now, if any."""
-        now = time.monotonic()
-        with self._lock:
-            cached = self._resolved.get(name)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        found = registry.challenger(session, name)
-        version = None if found is None else found.version
-        with self._lock:
-            self._resolved[name] = (now + self._refresh, version)
-        return version
-
-    def clear(self) -> None:
-        """Forget every answer."""
-        with self._lock:
-            self._resolved.clear()
 
 
 def _columns(

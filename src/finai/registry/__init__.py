@@ -1,6 +1,6 @@
 """Model registry: immutable versions with lineage, stages, verified loading."""
 
-from finai.registry.cache import ModelCache
+from finai.registry.cache import ModelCache, Refreshed
 from finai.registry.fingerprint import fingerprint
 from finai.registry.versions import (
     MAX_COMMENT,
@@ -31,6 +31,7 @@ __all__ = [
     "ModelCache",
     "ModelSummary",
     "ModelVersion",
+    "Refreshed",
     "Stage",
     "StageChange",
     "approvals",

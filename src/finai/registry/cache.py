@@ -1,4 +1,4 @@
-"""Models a service keeps between requests: loaded once per version, champions re-resolved."""
+"""Models a service keeps between requests: loaded once per version, stages re-resolved."""
 
 from __future__ import annotations
 
@@ -13,6 +13,48 @@ from sqlalchemy.orm import Session
 from finai.registry.versions import get_version, parse_ref
 
 T = TypeVar("T")
+V = TypeVar("V")
+
+
+class Refreshed(Generic[V]):
+    """One answer per model name, trusted for ``refresh``, then looked up again.
+
+    For what a service asks on every request but changes only when someone promotes or
+    challenges: which version is the champion, which the challenger. One query per
+    name per ``refresh``, not one per request.
+
+    Parameters
+    ----------
+    lookup
+        Finds the answer now: ``lookup(session, name)``; what it raises is not kept.
+    refresh
+        How long an answer is trusted.
+    """
+
+    def __init__(
+        self, lookup: Callable[[Session, str], V], *, refresh: timedelta = timedelta(seconds=2)
+    ) -> None:
+        self._lookup = lookup
+        self._refresh = refresh.total_seconds()
+        self._lock = threading.Lock()
+        self._answers: dict[str, tuple[float, V]] = {}
+
+    def get(self, session: Session, name: str) -> V:
+        """Return the answer for ``name``: the kept one while fresh, else a new lookup."""
+        now = time.monotonic()
+        with self._lock:
+            kept = self._answers.get(name)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        answer = self._lookup(session, name)
+        with self._lock:
+            self._answers[name] = (now + self._refresh, answer)
+        return answer
+
+    def clear(self) -> None:
+        """Forget every answer."""
+        with self._lock:
+            self._answers.clear()
 
 
 class ModelCache(Generic[T]):
@@ -47,9 +89,10 @@ class ModelCache(Generic[T]):
         refresh: timedelta = timedelta(seconds=2),
     ) -> None:
         self._load = load
-        self._refresh = refresh.total_seconds()
+        self._champions: Refreshed[int] = Refreshed(
+            lambda session, name: get_version(session, name).version, refresh=refresh
+        )
         self._lock = threading.Lock()
-        self._resolved: dict[str, tuple[float, int]] = {}
         self._loaded: dict[tuple[str, int], T] = {}
 
     def get(self, session: Session, ref: str) -> T:
@@ -81,18 +124,10 @@ class ModelCache(Generic[T]):
         NotFound
             For an unknown name.
         """
-        now = time.monotonic()
-        with self._lock:
-            cached = self._resolved.get(name)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        version = get_version(session, name).version
-        with self._lock:
-            self._resolved[name] = (now + self._refresh, version)
-        return version
+        return self._champions.get(session, name)
 
     def clear(self) -> None:
         """Forget every loaded object and resolved champion."""
+        self._champions.clear()
         with self._lock:
-            self._resolved.clear()
             self._loaded.clear()
