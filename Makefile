@@ -1,4 +1,5 @@
 # Every target bootstraps .venv when it is missing or pyproject.toml changed.
+# torch is installed first as its CPU build, so nothing pulls in the CUDA one.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,6 +12,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q 'torch==2.13.0+cpu'
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
