@@ -14,7 +14,7 @@ from finai import exceptions
 
 SRC = Path(finai.__file__).parent
 FACES = ("finai.api", "finai.web", "finai.cli", "finai.demo")
-DOMAINS = ("finai.credit", "finai.fraud", "finai.governance")
+DOMAINS = ("finai.credit", "finai.fraud", "finai.governance", "finai.assist")
 PLATFORM = (
     "finai.store",
     "finai.registry",
@@ -26,6 +26,7 @@ PLATFORM = (
     "finai.exceptions",
 )
 PACKAGES = [
+    "finai.assist",
     "finai.store",
     "finai.registry",
     "finai.security",

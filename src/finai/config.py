@@ -65,6 +65,22 @@ class Settings(BaseSettings):
         API requests a second each key may make on average (0: no limit), and how
         many at once; shared through Redis when ``redis_url`` is set, see
         :mod:`finai.security.ratelimit`.
+    assist_intent_model
+        The registered intent model whose champion classifies customer messages.
+    assist_max_chars
+        Customer messages longer than this many characters are refused (422).
+    assist_audio_max_bytes
+        Audio messages larger than this are refused (422) before being decoded.
+    assist_negative_threshold
+        A customer message whose sentiment is negative with a score at or below this
+        (in [-1, 0]) is handed to a person, even when it was answered.
+    assist_relevance_threshold
+        The knowledge-base relevance (in [0, 1]) an entry needs to be given as an
+        answer; unset: the knowledge module's default.
+    translate_url, translate_api_key
+        A self-hosted LibreTranslate-compatible server (and its key, if it needs one)
+        for translating messages, see :mod:`finai.assist.translate`; unset: FinAI
+        translates nothing (no offline translation model ships).
     """
 
     model_config = SettingsConfigDict(env_prefix="FINAI_", env_file=".env", extra="ignore")
@@ -88,6 +104,13 @@ class Settings(BaseSettings):
     rate_limit: float = Field(default=100.0, ge=0)
     personal_retention_days: int = Field(default=0, ge=0, le=36_600)
     rate_burst: int = Field(default=200, ge=1)
+    assist_intent_model: str = Field(default="demo-intents", min_length=1, max_length=100)
+    assist_max_chars: int = Field(default=2000, ge=1, le=100_000)
+    assist_audio_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    assist_negative_threshold: float = Field(default=-0.5, ge=-1.0, le=0.0)
+    assist_relevance_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    translate_url: str | None = Field(default=None, pattern=r"^https?://")
+    translate_api_key: SecretStr | None = None
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

@@ -1,7 +1,9 @@
 """Demo content for a fresh install, so the service decides from the first start.
 
-The default lending policy, a credit model trained on a seeded synthetic loan book, and
-a fraud model trained on seeded simulated card transactions.
+The default lending policy, a credit model trained on a seeded synthetic loan book, a
+fraud model trained on seeded simulated card transactions, an intent model trained on the
+bundled BANKING77 utterances (TF-IDF encoder, for a fast text path) and the bundled demo
+FAQ in the assistant's knowledge base.
 
 The demo models pass the same four-eyes rule as any other: each is registered by the
 system actor ``system:demo`` (the demo trainer) and approved, then promoted, by the
@@ -18,7 +20,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from finai import credit, fraud, governance, registry
+from finai import assist, credit, fraud, governance, registry
+from finai.assist import kb_store
 from finai.context import Platform
 from finai.datasets import make_loan_book
 from finai.exceptions import NotFound
@@ -31,6 +34,8 @@ DEMO_SEED = 7
 DEMO_FRAUD_MODEL = "demo-fraud"
 DEMO_FRAUD_TRAIN = ("2026-04-01", "2026-06-29")
 DEMO_ALERTS_PER_DAY = 20.0
+DEMO_INTENT_MODEL = "demo-intents"
+DEMO_INTENT_ENCODER = "tfidf"
 DEMO_TRAINER = "system:demo"
 DEMO_APPROVER = "system:init"
 DEMO_APPROVAL = (
@@ -46,6 +51,8 @@ class DemoResult:
     policy_version: int | None
     model_version: int | None
     fraud_model_version: int | None = None
+    intent_model_version: int | None = None
+    kb_entries: int = 0
 
 
 def load_demo(
@@ -67,6 +74,15 @@ def load_demo(
             policy_version = stored.version
         exists = _registered(session, DEMO_MODEL)
         fraud_exists = _registered(session, DEMO_FRAUD_MODEL)
+        intents_exist = _registered(session, DEMO_INTENT_MODEL)
+        kb_entries = 0
+        if not kb_store.current_entries(session):
+            kb_entries = len(
+                kb_store.add_entries(
+                    session, platform.audit_key, kb_store.demo_entries(), actor=DEMO_TRAINER
+                )
+            )
+            session.commit()
     if not exists:
         book = make_loan_book(DEMO_ROWS, seed=DEMO_SEED)
         result = credit.train(
@@ -86,7 +102,8 @@ def load_demo(
             session.commit()
         model_version = version.version
     fraud_version = None if fraud_exists else _train_fraud(platform, progress)
-    return DemoResult(policy_version, model_version, fraud_version)
+    intent_version = None if intents_exist else _train_intents(platform, progress)
+    return DemoResult(policy_version, model_version, fraud_version, intent_version, kb_entries)
 
 
 def _approve_and_promote(
@@ -129,6 +146,26 @@ def _train_fraud(platform: Platform, progress: Callable[[float, str], None] | No
             platform.audit_key,
             platform.artifact_dir,
             name=DEMO_FRAUD_MODEL,
+            result=result,
+            actor=DEMO_TRAINER,
+        )
+        _approve_and_promote(platform, session, version)
+        session.commit()
+    return version.version
+
+
+def _train_intents(platform: Platform, progress: Callable[[float, str], None] | None) -> int:
+    """Train the demo intent model on the bundled BANKING77 training split (TF-IDF)."""
+    texts, labels = assist.demo_training_data()
+    result = assist.train(
+        texts, labels, encoder=DEMO_INTENT_ENCODER, seed=DEMO_SEED, progress=progress
+    )
+    with platform.sessions() as session:
+        version = assist.register_model(
+            session,
+            platform.audit_key,
+            platform.artifact_dir,
+            name=DEMO_INTENT_MODEL,
             result=result,
             actor=DEMO_TRAINER,
         )

@@ -72,6 +72,12 @@ class IntegrityError(FinAIError):
     title = "Integrity check failed"
 
 
+class UpstreamError(FinAIError):
+    """A service FinAI relies on (e.g. a self-hosted translation server) failed to answer."""
+
+    title = "Upstream service failed"
+
+
 class ConfigurationError(FinAIError):
     """Settings that FinAI refuses to run with."""
 

@@ -25,6 +25,8 @@ SAMPLE = {
     "job_id": "0" * 16,
     "transaction_id": "no-such-transaction",
     "alert_id": "0" * 32,
+    "handoff_id": "0" * 32,
+    "conversation_id": "0" * 32,
 }
 
 

@@ -30,6 +30,9 @@ PEOPLE = [
     }
     for i in range(3)
 ]
+INCOME = 271.8281
+"""A distinctive monthly income; low enough to be a reason, read as ``271.828``."""
+INCOME_TEXT = b"271.828"
 
 
 def _decide(
@@ -112,6 +115,32 @@ def test_no_plaintext_in_the_database_files_dumps_or_logs(
     with caplog.at_level(logging.DEBUG):
         for i, person in enumerate(PEOPLE):
             _decide(client, tokens[Role.OPERATOR], book, person, i)
+        # the income, named by the reasons, is sent with and without a person, the
+        # answers kept for replay (Idempotency-Key)
+        poor = {**_applicants(book, 1)[0], "monthly_income": INCOME}
+        told = [
+            client.post(
+                path,
+                json=body,
+                headers={**auth(tokens[Role.OPERATOR]), "Idempotency-Key": f"scan-{n}"},
+            )
+            for n, (path, body) in enumerate(
+                [
+                    ("/v1/credit/decisions", {"model": MODEL, "applicant": poor}),
+                    ("/v1/credit/decisions/batch", {"model": MODEL, "applicants": [poor]}),
+                ]
+            )
+        ]
+        assert all(INCOME_TEXT in answer.content for answer in told)  # the caller is told
+        with_person = {"model": MODEL, "applicant": poor, "personal": PEOPLE[1]}
+        answer = client.post(
+            "/v1/credit/decisions", json=with_person, headers=auth(tokens[Role.ADMIN])
+        )
+        assert INCOME_TEXT in answer.content
+        read = client.get(
+            f"/v1/credit/decisions/{answer.json()['id']}", headers=auth(tokens[Role.ANALYST])
+        )
+        assert INCOME_TEXT in read.content
         bad = {**PEOPLE[0], "email": "x" * 300}
         body = {"model": MODEL, "applicant": _applicants(book, 1)[0], "personal": bad}
         refused = client.post(
@@ -128,9 +157,11 @@ def test_no_plaintext_in_the_database_files_dumps_or_logs(
     logged = (caplog.text + "".join(str(vars(r)) for r in caplog.records)).encode()
     with credit_platform.sessions() as session:
         sealed = session.scalars(select(CreditApplicantRow.sealed)).all()
-    assert len(sealed) == len(PEOPLE)  # the scan covers the stored rows themselves:
+    assert len(sealed) == len(PEOPLE) + 1  # the scan covers the stored rows themselves:
     assert all(blob in raw or blob.hex().encode() in raw for blob in sealed)
     assert str(PEOPLE[0]["name"]) not in refused.text
+    assert INCOME_TEXT not in raw, "the income in the database"
+    assert INCOME_TEXT not in logged, "the income in the logs"
     for person in PEOPLE:
         for field in ("national_id", "name", "address", "email", "phone", "notes"):
             secret = str(person[field]).encode()

@@ -30,6 +30,10 @@ SEMANTIC = {
     "POST /v1/governance/drift/checks",
     "POST /v1/governance/fairness",
     "POST /v1/governance/mitigations",
+    "POST /v1/assist/messages",
+    "POST /v1/assist/audio",
+    "POST /v1/assist/kb",
+    "POST /v1/assist/conversations/{conversation_id}/replies",
 }
 
 

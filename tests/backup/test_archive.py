@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import json
 import shutil
+import tarfile
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -11,6 +13,7 @@ from sqlalchemy import select
 
 from finai import registry
 from finai.backup import create_backup, restore_backup
+from finai.backup.stream import EncryptingWriter
 from finai.context import Platform
 from finai.exceptions import Conflict, IntegrityError
 from finai.security import Role, audit, create_key
@@ -143,4 +146,36 @@ def test_bad_backups_and_busy_databases_change_nothing(platform: Platform, tmp_p
     truncated.write_bytes(out.read_bytes()[:-10])
     with pytest.raises(IntegrityError):
         restore_backup(platform.engine, platform.artifact_dir, KEY, truncated)
+    assert _contents(platform) == empty
+
+
+@pytest.mark.parametrize(
+    "tables",
+    [{"credit_decisions": 5}, {"credit_decisions": {"rows": "many", "sha256": "0"}}, []],
+    ids=["entry-not-an-object", "rows-not-a-number", "tables-not-an-object"],
+)
+def test_a_well_encrypted_backup_with_a_malformed_manifest_is_refused(
+    platform: Platform, tmp_path: Path, tables: object
+) -> None:
+    manifest = {
+        "format": 1,
+        "created_at": "2026-12-03T12:00:00+00:00",
+        "finai": "0.1.0",
+        "revision": "0006",
+        "tables": tables,
+        "artifacts": {},
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "table.jsonl").write_text("")
+    out = tmp_path / "forged.backup"
+    with out.open("wb") as sink:
+        writer = EncryptingWriter(sink, KEY)
+        with tarfile.open(fileobj=writer, mode="w|gz") as archive:  # type: ignore[call-overload]
+            archive.add(tmp_path / "manifest.json", arcname="manifest.json")
+            archive.add(tmp_path / "table.jsonl", arcname="tables/credit_decisions.jsonl")
+        writer.close()
+    wipe(platform)
+    empty = _contents(platform)
+    with pytest.raises(IntegrityError, match="manifest"):
+        restore_backup(platform.engine, platform.artifact_dir, KEY, out)
     assert _contents(platform) == empty

@@ -229,6 +229,22 @@ def test_one_row_path_decides_as_the_batch_path(
     assert any(r.value == "missing" for d in batch for r in d.reasons)
 
 
+@pytest.mark.parametrize("algorithm", ["scorecard", "gbm"])
+def test_batch_scoring_words_awkward_rows_as_decide_does(
+    book: LoanBook, models: dict[str, CreditModel], algorithm: str
+) -> None:
+    """score_frame words each distinct value once and joins in Arrow; decide row by row."""
+    model = models[algorithm]
+    frame = pd.concat([_awkward(book), _awkward(book).iloc[::-1]], ignore_index=True)
+    decisions = decide(frame, model, POLICY, model_name="m", model_version=1, policy_version=1)
+    scored = score_frame(frame, model, POLICY)
+    assert list(scored["reasons"]) == [" | ".join(r.text for r in d.reasons) for d in decisions]
+    assert list(scored["outcome"]) == [d.outcome.value for d in decisions]
+    assert list(scored["pd"]) == [d.pd for d in decisions]
+    assert scored["reasons"].dtype == scored["outcome"].dtype == pd.Series(["x"]).dtype
+    assert (scored["reasons"] == "").sum() < len(frame)
+
+
 def test_values_the_one_row_path_does_not_read_take_the_table_path(
     book: LoanBook, models: dict[str, CreditModel]
 ) -> None:

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from finai import credit
 from finai.context import Platform
+from finai.credit.personal import with_values
+from finai.credit.records import WITHHELD, as_stored
 from finai.exceptions import NotFound, ValidationError
 from finai.security.vault import Erased
 from finai.store import CreditApplicantRow, CreditDecisionRow
@@ -87,3 +90,41 @@ def test_personal_data_needs_a_national_id_and_known_fields(platform: Platform) 
             credit.read_personal(
                 session, platform.vault, platform.audit_key, decision_id="f" * 32, actor="t"
             )
+
+
+def test_reasons_are_sealed_with_the_person_and_read_back_until_erasure(
+    platform: Platform,
+) -> None:
+    told = (
+        credit.Reason("monthly_income", "812.5", 1.2, "Monthly income (812.5) raised the risk"),
+        credit.Reason("bankruptcy", "yes", 0.0, "A bankruptcy has been declared"),
+    )
+    _decision(platform, "9" * 32, "RS-1", days_ago=1)
+    with platform.sessions() as session:
+        session.execute(delete(CreditApplicantRow))
+        stored = as_stored(replace(credit.get_decision(session, "9" * 32), reasons=told))
+        credit.store_personal(
+            session,
+            platform.vault,
+            decision_id="9" * 32,
+            personal={"national_id": "RS-1", "name": "Rhoda"},
+            reasons=told,
+        )
+        session.commit()
+    with platform.sessions() as session:
+        opened = with_values(
+            session, platform.vault, platform.audit_key, decision=stored, actor="t"
+        )
+        assert opened.reasons == told
+        assert stored.reasons[0] == credit.Reason(
+            "monthly_income", WITHHELD, 1.2, "Monthly income raised the risk"
+        )
+        # the personal fields read back without the sealed reasons
+        assert credit.read_personal(
+            session, platform.vault, platform.audit_key, decision_id="9" * 32, actor="t"
+        ) == {"national_id": "RS-1", "name": "Rhoda"}
+        platform.vault.erase(session, platform.audit_key, subject_id="RS-1", actor="t")
+        session.commit()
+    with platform.sessions() as session:
+        after = with_values(session, platform.vault, platform.audit_key, decision=stored, actor="t")
+        assert after is stored

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from finai import credit, registry
 from finai.context import Platform
 from finai.credit import pipeline
+from finai.credit.records import as_stored
 from finai.credit.training import TrainResult
 from finai.datasets import LoanBook
 from finai.exceptions import NotFound, ValidationError
@@ -132,7 +133,7 @@ def test_one_row_is_decided_and_recorded_as_a_one_row_table(
         1,
     )
     with platform.sessions() as session:
-        assert credit.get_decision(session, decision.id) == decision
+        assert credit.get_decision(session, decision.id) == as_stored(decision)
         audited = session.scalars(
             select(AuditEntryRow.object_id).where(AuditEntryRow.action == "credit.decision")
         ).all()

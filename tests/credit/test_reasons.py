@@ -11,7 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from finai.credit.gbm import GBMModel
-from finai.credit.reasons import MAX_REASONS, Reason, adverse_reasons, value_text, value_texts
+from finai.credit.reasons import (
+    MAX_REASONS,
+    TEXT,
+    Assessment,
+    Reason,
+    adverse_reasons,
+    value_text,
+    value_texts,
+)
 from finai.credit.scorecard import ScorecardModel
 from finai.exceptions import ValidationError
 from tests.credit.test_scorecard import FEATURES, german_data, make_synthetic
@@ -186,3 +194,78 @@ def test_numbers_read_as_integers_or_six_significant_digits(values: list[float])
 
     texts = value_texts(np.array(values, dtype=np.float64))
     assert [str(t) for t in texts] == [expected(v) for v in values]
+
+
+# -- the batch paths against a reference, one row and one reason at a time ----------------
+
+
+def _worded(label: str, value: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """A describe whose text depends on the label, the value text and the amount."""
+    return label + ": " + value + " (" + np.round(amount, 3).astype(TEXT) + ")"
+
+
+def _reference(
+    harm: np.ndarray, values: dict[str, np.ndarray], n: int, first: dict[int, list[str]]
+) -> list[list[tuple[str, str, float, str]]]:
+    """Each row on its own: positive harm, largest first (ties in column order), worded."""
+    names = list(values)
+    rows = []
+    for i, row in enumerate(harm):
+        ranked = sorted(range(len(names)), key=lambda j: (-row[j], j))[:n]
+        picked = []
+        for j in ranked:
+            if row[j] > 0:
+                word = value_text(values[names[j]][i])
+                worded = _worded(names[j].upper(), np.array([word], dtype=TEXT), row[[j]])
+                text = str(worded[0])
+                picked.append((names[j], word, float(row[j]), text))
+        rows.append([("", "", 0.0, t) for t in first.get(i, [])] + picked)
+    return [row[: max(n, len(first.get(i, [])))] for i, row in enumerate(rows)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.integers(1, 80),
+    n=st.integers(1, MAX_REASONS),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_batch_reasons_and_joined_texts_match_the_reference(rows: int, n: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    # few distinct harms and values so that ties and repeats occur; some missing values
+    harm = rng.choice([-1.0, 0.0, 0.25, 0.5, 1.5, 2.0], size=(rows, 5))
+    noisy = rng.random((rows, 5)) < 0.3
+    harm[noisy] = rng.normal(size=int(noisy.sum()))
+    numbers = rng.choice([1.0, 2.5, 1234.5678, 1e-7, np.nan], size=rows)
+    values = {
+        "amount": numbers,
+        "share": rng.choice([0.125, 3.0, np.nan], size=rows),
+        "region": rng.choice(np.array(["north", "south", None, np.nan], dtype=object), rows),
+        "code": rng.choice(np.array(["A11", "A12"], dtype=object), rows),
+        "count": rng.integers(0, 3, size=rows).astype(np.float64),
+    }
+    first = {int(i): ["policy one", "policy two"][: 1 + i % 2] for i in range(0, rows, 7)}
+    assessment = Assessment(
+        pd=np.zeros(rows),
+        score=np.zeros(rows),
+        harm=harm,
+        values=values,
+        describe=_worded,
+    )
+    labels = {name: name.upper() for name in values}
+    expected = _reference(harm, values, n, {})
+    got = [[tuple(r) for r in row] for row in assessment.reasons(n, labels)]
+    assert got == expected
+    texts = assessment.texts(n, labels)
+    words = [[r[3] for r in row] for row in expected]
+    assert [[str(t) for t in row if t] for row in texts] == words
+    joined = assessment.joined(n, labels, first).to_pylist()
+    with_policy = _reference(harm, values, n, first)
+    assert joined == [" | ".join(r[3] for r in row[:n]) for row in with_policy]
+
+
+def test_joined_texts_keep_rows_without_reasons() -> None:
+    harm = np.array([[0.0, -1.0], [2.0, 0.0], [0.0, 0.0]])
+    values = {"a": np.array([1.0, 2.0, 3.0]), "b": np.array(["x", "y", "z"], dtype=object)}
+    assessment = Assessment(np.zeros(3), np.zeros(3), harm, values, _worded)
+    assert assessment.joined(2).to_pylist() == ["", "a: 2 (2.0)", ""]
+    assert assessment.joined(2, first={2: ["p"]}).to_pylist() == ["", "a: 2 (2.0)", "p"]

@@ -235,7 +235,17 @@ def test_an_admin_reviews_promotes_verifies_and_signs_out(
     expect(page.locator(".who-name")).to_have_text("first admin")
     expect(page.locator(".who .badge")).to_have_text("admin")
     expect(page.locator(".nav a")).to_have_text(
-        ["Overview", "Models", "Credit", "Fraud", "Governance", "Monitoring", "Audit", "Keys"]
+        [
+            "Overview",
+            "Models",
+            "Credit",
+            "Fraud",
+            "Governance",
+            "Monitoring",
+            "Assist",
+            "Audit",
+            "Keys",
+        ]
     )
     models_stat = page.locator(".stat", has_text="Models")
     expect(models_stat.locator(".stat-value")).to_have_text("1")

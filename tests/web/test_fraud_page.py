@@ -680,7 +680,7 @@ def test_an_analyst_works_the_fraud_queue_in_a_browser(
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{live.url}/")
     expect(page.locator(".nav a")).to_have_text(
-        ["Overview", "Models", "Credit", "Fraud", "Governance", "Monitoring"]
+        ["Overview", "Models", "Credit", "Fraud", "Governance", "Monitoring", "Assist"]
     )
     page.locator(".nav a", has_text="Fraud").click()
     expect(page).to_have_url(f"{live.url}/fraud")

@@ -696,7 +696,7 @@ def test_every_dashboard_route_is_in_the_table_and_hidden_from_openapi(
         for method in context.methods or ()
         if method != "HEAD"
     }
-    assert len(web) == 26  # + approve, challenger, model card, governance, monitoring
+    assert len(web) == 33  # + approve, challenger, model card, governance, monitoring, assist (7)
     assert web <= PERMISSIONS.keys()
     public = {route for route in web if PERMISSIONS[route] is PUBLIC}
     assert public == {("GET", "/static/{filename}"), ("GET", "/login"), ("POST", "/login")}

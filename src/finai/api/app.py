@@ -12,12 +12,14 @@ from finai import __version__, fraud, governance
 from finai import credit as credit_domain
 from finai.api import errors
 from finai.api.middleware import BodyLimitMiddleware, Metrics, ObservabilityMiddleware
+from finai.api.routes import assist as assist_routes
 from finai.api.routes import audit, credit, health, keys, models
 from finai.api.routes import challenger as challenger_routes
 from finai.api.routes import drift as drift_routes
 from finai.api.routes import fraud as fraud_routes
 from finai.api.routes import governance as governance_routes
 from finai.api.routes import outcomes as outcome_routes
+from finai.assist.pipeline import Assistants
 from finai.context import Platform
 from finai.security import ratelimit
 from finai.web import views
@@ -76,6 +78,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         fraud.state_store(platform.settings.redis_url, prefix=platform.settings.redis_prefix),
         platform.artifact_dir,
     )
+    app.state.assistants = Assistants.from_settings(platform.settings)
     errors.install(app)
     for router in (models.router, keys.router, audit.router, credit.router, fraud_routes.router):
         app.include_router(router, responses=errors.problem_responses(401, 403, 404, 409, 413, 422))
@@ -90,6 +93,9 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     )
     app.include_router(
         challenger_routes.router, responses=errors.problem_responses(401, 403, 404, 413, 422)
+    )
+    app.include_router(
+        assist_routes.router, responses=errors.problem_responses(401, 403, 404, 409, 413, 422)
     )
     app.include_router(health.router, responses=errors.problem_responses(401, 403))
     app.include_router(views.router)

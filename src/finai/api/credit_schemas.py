@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from finai.api.schemas import NO_CONTROL, ModelRef, Strict
 from finai.credit import Decision, Outcome, PolicyVersion
+from finai.credit.records import WITHHELD
 
 FieldName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_CONTROL)]
 Text = Annotated[str, StringConstraints(max_length=1_000, pattern=NO_CONTROL)]
@@ -83,7 +84,9 @@ class ReasonPublic(BaseModel):
     """One adverse-action reason."""
 
     feature: str
-    value: str
+    value: str | None = Field(
+        description="the applicant's value; null where it is not kept or no longer readable"
+    )
     contribution: float
     text: str
 
@@ -122,7 +125,10 @@ class DecisionPublic(BaseModel):
             input_hash=d.input_hash,
             reasons=[
                 ReasonPublic(
-                    feature=r.feature, value=r.value, contribution=r.contribution, text=r.text
+                    feature=r.feature,
+                    value=None if r.value == WITHHELD else r.value,
+                    contribution=r.contribution,
+                    text=r.text,
                 )
                 for r in d.reasons
             ],

@@ -24,6 +24,7 @@ from finai.exceptions import (
     NotFound,
     PermissionDenied,
     RateLimited,
+    UpstreamError,
     ValidationError,
 )
 
@@ -40,6 +41,7 @@ STATUS: dict[type[FinAIError], int] = {
     PermissionDenied: 403,
     RateLimited: 429,
     IntegrityError: 409,
+    UpstreamError: 502,
     ConfigurationError: 500,
     FinAIError: 500,
 }

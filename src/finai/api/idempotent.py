@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
 from sqlalchemy.orm import Session
 
 from finai.security import idempotency
+from finai.security.vault import Vault
 
 IdempotencyKey = Annotated[
     str | None,
@@ -43,12 +44,20 @@ def once(
     request: BaseModel,
     status: int,
     work: Callable[[], Answered],
+    vault: Vault | None = None,
+    subject: str | None = None,
 ) -> Answered | Response:
     """Run ``work`` (which stores, uncommitted) once per key; commit it with its answer.
 
     A retry with the same key and body gets the first answer (header
     ``Idempotent-Replayed: true``); with another body, a 409. Without a key, ``work``
     runs and commits, and its answer goes back as the route's model.
+
+    With ``vault``, the kept answer is sealed: under the data key of ``subject`` (the
+    id of the person the request is about) when given, so that once that person is
+    erased a retry gets their 404 "erased"; else under the vault's key for answers.
+    Without ``vault`` it is kept in the clear: only for answers that hold nothing
+    personal.
     """
     if idempotency_key is None:
         done = work()
@@ -56,16 +65,16 @@ def once(
         return done
     digest = idempotency.request_hash(route, request.model_dump_json())
     scope = {"key_id": key_id, "idempotency_key": idempotency_key, "route": route}
-    first = idempotency.replay(session, **scope, digest=digest)
+    first = idempotency.replay(session, vault, **scope, digest=digest)
     if first is not None:
         return _replayed(first)
     answer = idempotency.Answer(status, work().model_dump_json())
-    idempotency.remember(session, **scope, digest=digest, answer=answer)
+    idempotency.remember(session, vault, **scope, digest=digest, answer=answer, subject=subject)
     try:
         session.commit()
     except DatabaseIntegrityError:  # a concurrent retry committed first: theirs stands
         session.rollback()
-        first = idempotency.replay(session, **scope, digest=digest)
+        first = idempotency.replay(session, vault, **scope, digest=digest)
         if first is None:
             raise
         return _replayed(first)

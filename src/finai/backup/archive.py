@@ -220,10 +220,13 @@ def _extract(source: Path, key: bytes, into: Path) -> Manifest:
             created_at=str(body["created_at"]),
             finai=str(body["finai"]),
             revision=str(body["revision"]),
-            tables=dict(body["tables"]),
+            tables={
+                str(name): {"sha256": str(entry["sha256"]), "rows": int(entry["rows"])}
+                for name, entry in body["tables"].items()
+            },
             artifacts={str(k): int(v) for k, v in body["artifacts"].items()},
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IntegrityError("the backup's manifest is missing or malformed") from exc
     for name, entry in manifest.tables.items():
         path = into / "tables" / f"{name}.jsonl"

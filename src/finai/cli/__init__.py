@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from finai.cli import backup, credit, fraud, governance, platform, security
+from finai.cli import assist, backup, credit, fraud, governance, platform, security
 from finai.cli import challenger as challenger  # registers its governance commands
 
 __all__ = ["app", "main"]
@@ -32,6 +32,7 @@ app.add_typer(governance.app, name="governance")
 app.add_typer(security.security_app, name="security")
 app.add_typer(security.data_app, name="data")
 app.add_typer(backup.app, name="backup")
+app.add_typer(assist.app, name="assist")
 
 
 def main() -> None:

@@ -49,16 +49,19 @@ def init(
             err.print("[bold]first admin key (shown once, store it now):[/]")
             out.print(result.admin_token, highlight=False, soft_wrap=True)
         if demo:
-            from finai.demo import DEMO_FRAUD_MODEL, DEMO_MODEL, load_demo
+            from finai.demo import DEMO_FRAUD_MODEL, DEMO_INTENT_MODEL, DEMO_MODEL, load_demo
 
             with progress_bar("demo models") as update:
                 loaded = load_demo(platform, progress=update)
             for name, version in (
                 (DEMO_MODEL, loaded.model_version),
                 (DEMO_FRAUD_MODEL, loaded.fraud_model_version),
+                (DEMO_INTENT_MODEL, loaded.intent_model_version),
             ):
                 if version is not None:
                     err.print(f"demo model {name}:{version} trained and promoted")
+            if loaded.kb_entries:
+                err.print(f"demo knowledge base: {loaded.kb_entries} entries")
 
 
 def serve(

@@ -15,6 +15,7 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 
 from finai.credit.artifact import CreditModel
 from finai.credit.policy import OUTCOMES, Applications, Outcome, Policy, as_money
@@ -24,6 +25,9 @@ from finai.store import utcnow
 REFER = OUTCOMES.index(Outcome.REFER)
 DECLINE = OUTCOMES.index(Outcome.DECLINE)
 INCOME_UNKNOWN = "Income was not provided, so affordability must be assessed by a person"
+OUTCOME_TEXTS = pa.array([o.value for o in OUTCOMES], pa.string())
+TEXT_COLUMN = pd.StringDtype(storage="pyarrow", na_value=np.nan)
+"""pandas' default text column (``str``): what batch results hold, built from Arrow."""
 
 
 @dataclass(frozen=True)
@@ -317,24 +321,18 @@ def score_frame(frame: pd.DataFrame, model: CreditModel, policy: Policy) -> pd.D
         ``frame``'s index. The same rows give the same results as :func:`decide`.
     """
     columns = decide_columns(frame, model, policy)
-    texts = columns.assessment.texts(MAX_REASONS, model.labels)
-    joined = texts[:, 0].copy()
-    for k in range(1, texts.shape[1]):
-        more = texts[:, k] != ""
-        joined[more] = joined[more] + " | " + texts[more, k]
-    for i in np.flatnonzero(columns.knockouts.any(axis=1) | columns.income_unknown):
-        first = [r.text for r in policy_reasons(columns, policy, frame, int(i))]
-        model_texts = [str(t) for t in texts[i] if t]
-        joined[i] = " | ".join((first + model_texts)[:MAX_REASONS])
-    labels = np.array([o.value for o in OUTCOMES], dtype=object)
+    special = np.flatnonzero(columns.knockouts.any(axis=1) | columns.income_unknown).tolist()
+    first = {i: [r.text for r in policy_reasons(columns, policy, frame, i)] for i in special}
+    reasons = columns.assessment.joined(MAX_REASONS, model.labels, first)
+    outcomes = OUTCOME_TEXTS.take(pa.array(columns.outcome))
     return pd.DataFrame(
         {
             "pd": columns.assessment.pd,
             "score": columns.scores,
-            "outcome": labels[columns.outcome],
+            "outcome": pd.array(outcomes, dtype=TEXT_COLUMN),
             "limit": columns.limit_cents / 100.0,
             "currency": policy.limits.currency,
-            "reasons": joined.astype(object),
+            "reasons": pd.array(reasons, dtype=TEXT_COLUMN),
         },
         index=frame.index,
     )

@@ -6,31 +6,51 @@ to them, to answer their access request — and is kept only sealed under the pe
 own data key (:mod:`finai.security.vault`). Their decisions are found again through
 the blind index of the national id, and erasing the person makes all of it unreadable
 while the decisions stay.
+
+The applicant's values named by a decision's reasons (an income, an age) are personal
+too: the decision row keeps its reasons without them (:mod:`finai.credit.records`), and
+the full reasons are sealed here with the person's data, bound to the decision's id.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from finai.exceptions import NotFound, ValidationError
+from finai.credit.decision import Decision
+from finai.credit.reasons import Reason
+from finai.exceptions import IntegrityError, NotFound, ValidationError
 from finai.security import audit
-from finai.security.vault import Vault
+from finai.security.vault import Erased, Vault
 from finai.store import CreditApplicantRow, CreditDecisionRow, DataKeyRow
 
 PURPOSE = "credit.applicant"
 SUBJECT_FIELD = "national_id"
 FIELDS = ("name", "national_id", "address", "email", "phone", "date_of_birth", "notes")
+_REASONS = "reasons"
+"""Key of the sealed record holding the decision's full reasons (not a personal field)."""
+_DECISION = "decision_id"
+"""Key of the sealed record binding those reasons to their decision."""
 
 
 def store_personal(
-    session: Session, vault: Vault, *, decision_id: str, personal: Mapping[str, Any]
+    session: Session,
+    vault: Vault,
+    *,
+    decision_id: str,
+    personal: Mapping[str, Any],
+    reasons: Sequence[Reason] = (),
 ) -> None:
     """Seal an applicant's personal fields beside their decision; the caller commits.
+
+    ``reasons`` are the decision's reasons with the applicant's values, as decided
+    (the stored decision keeps them without): sealed with the fields, read back by
+    :func:`with_values`.
 
     Raises
     ------
@@ -45,7 +65,10 @@ def store_personal(
     subject = personal.get(SUBJECT_FIELD)
     if not isinstance(subject, str) or not subject.strip():
         raise ValidationError("personal data needs the national id", field=SUBJECT_FIELD)
-    fields = {k: v for k, v in personal.items() if v is not None}
+    fields: dict[str, Any] = {k: v for k, v in personal.items() if v is not None}
+    if reasons:
+        fields[_REASONS] = [list(r) for r in reasons]
+        fields[_DECISION] = decision_id
     sealed = vault.seal(session, subject, fields, purpose=PURPOSE)
     session.add(
         CreditApplicantRow(
@@ -81,7 +104,47 @@ def read_personal(
         object_id=decision_id,
         payload={"subject_index": row.subject},
     )
-    return opened
+    return {k: v for k, v in opened.items() if k in FIELDS}
+
+
+def with_values(
+    session: Session, vault: Vault, audit_key: bytes, *, decision: Decision, actor: str
+) -> Decision:
+    """Return a stored decision with its reasons' values, where its person's data holds them.
+
+    The values come from the applicant's sealed record; opening them is audited
+    (``personal.read`` of the ``reasons``) and the caller commits. A decision sent
+    without personal data, or whose person was erased, comes back as stored: its
+    reasons without values.
+
+    Raises
+    ------
+    IntegrityError
+        When the sealed record was altered or belongs to another decision.
+    """
+    row = session.get(CreditApplicantRow, decision.id)
+    if row is None:
+        return decision
+    try:
+        opened = vault.open(session, row.sealed, purpose=PURPOSE)
+    except Erased:
+        return decision
+    sealed = opened.get(_REASONS)
+    if sealed is None:
+        return decision
+    if opened.get(_DECISION) != decision.id:
+        raise IntegrityError("sealed reasons belong to another decision")
+    reasons = tuple(Reason(str(f), str(v), float(c), str(t)) for f, v, c, t in sealed)
+    audit.append(
+        session,
+        audit_key,
+        actor=actor,
+        action="personal.read",
+        object_type="credit_decision",
+        object_id=decision.id,
+        payload={"subject_index": row.subject, "fields": [_REASONS]},
+    )
+    return replace(decision, reasons=reasons)
 
 
 def decisions_of(

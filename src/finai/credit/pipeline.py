@@ -25,7 +25,7 @@ from finai.credit.records import (
 from finai.credit.shadow import FailureHook, ShadowModel, record_shadow
 from finai.credit.training import Algorithm, TrainResult, train
 from finai.datasets.spec import DatasetSpec, load_table
-from finai.exceptions import FinAIError, ValidationError
+from finai.exceptions import FinAIError
 from finai.jobs import JobReporter
 
 logger = logging.getLogger(__name__)
@@ -75,11 +75,9 @@ def load_model(
     session: Session, artifact_dir: Path, ref: str
 ) -> tuple[registry.ModelVersion, CreditModel]:
     """Load a credit model by ``NAME[:VERSION]`` after checking its artifact's hash."""
-    name, version = registry.parse_ref(ref)
-    info, model = registry.load(session, artifact_dir, name, version)
-    if info.kind != KIND or not isinstance(model, CreditModel):
-        raise ValidationError(f"model {name!r} is not a credit model", field="model")
-    return info, model
+    return registry.load_ref(
+        session, artifact_dir, ref, kind=KIND, cls=CreditModel, what="a credit model"
+    )
 
 
 def decide_and_record(

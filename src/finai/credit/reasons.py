@@ -11,13 +11,15 @@ per feature column) because batch scoring explains every row.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.dtypes import StringDType
 
 from finai.exceptions import ValidationError
@@ -152,13 +154,67 @@ class Assessment:
         self, n: int = MAX_REASONS, labels: Mapping[str, str] | None = None
     ) -> npt.NDArray[Any]:
         """Return rows by ``n`` reason texts, most adverse first; "" where there is none."""
-        return _pick(self.harm, self.values, self.describe, n, labels).text
+        picked = _pick(self.harm, self.values, self.describe, n, labels)
+        out = np.full(picked.at.shape, "", dtype=TEXT)
+        present = picked.at >= 0
+        out[present] = picked.text[picked.at[present]]
+        return out
+
+    def joined(
+        self,
+        n: int = MAX_REASONS,
+        labels: Mapping[str, str] | None = None,
+        first: Mapping[int, Sequence[str]] | None = None,
+    ) -> pa.ChunkedArray:
+        """Return each row's reason texts joined by ``" | "`` ("" where there is none).
+
+        The same texts, in the same order, as :meth:`reasons`; ``first`` gives, by row
+        position, texts that come before that row's model reasons (a policy's
+        reasons), and those rows keep at most ``n`` texts in all. The rows are put
+        together in Arrow (a take per reason slot and one join), not one Python string
+        at a time, because batch scoring explains every row.
+        """
+        picked = _pick(self.harm, self.values, self.describe, n, labels)
+        at, texts = picked.at, picked.text
+        if first:
+            at, texts = _lead_with(at, texts, first)
+        present = at >= 0
+        # a text follows " | " when the row has a text in an earlier slot
+        follows = np.zeros_like(present)
+        follows[:, 1:] = np.logical_or.accumulate(present, axis=1)[:, :-1]
+        size = len(texts)
+        table = pa.chunked_array(
+            [*_arrow(texts), *_arrow(SEPARATOR + texts), pa.array([""], pa.string())]
+        )
+        index = np.where(present, at + follows * size, 2 * size)
+        slots = [table.take(pa.array(index[:, k])) for k in range(index.shape[1])]
+        return pc.binary_join_element_wise(*slots, "")
+
+
+FEW = 16
+"""Up to this many reasons of one feature are worded one by one, not by distinct value."""
+
+SEPARATOR = " | "
+"""Between a row's reason texts where they are given as one text (batch scoring)."""
+
+
+def _arrow(texts: npt.NDArray[Any]) -> list[pa.StringArray]:
+    """Return a ``StringDType`` array as Arrow string arrays (Arrow may cut it in chunks)."""
+    converted = pa.array(texts, pa.string())
+    return converted.chunks if isinstance(converted, pa.ChunkedArray) else [converted]
 
 
 class _Picked(NamedTuple):
+    """Up to ``n`` harmful features per row, worded.
+
+    ``order`` and ``amount`` are rows by slots (feature index, harm); ``at`` is the
+    position of each slot's reason in ``value`` and ``text`` (flat, one entry per
+    reason given), -1 where the slot gives none.
+    """
+
     order: npt.NDArray[np.intp]
     amount: npt.NDArray[np.float64]
-    shown: npt.NDArray[np.bool_]
+    at: npt.NDArray[np.intp]
     value: npt.NDArray[Any]
     text: npt.NDArray[Any]
 
@@ -175,30 +231,82 @@ def _pick(
     order = np.argsort(-harm, axis=1, kind="stable")[:, :count]
     amount = np.take_along_axis(harm, order, axis=1)
     shown = amount > 0.0
-    value = np.full(order.shape, "", dtype=TEXT)
-    text = np.full(order.shape, "", dtype=TEXT)
+    at = np.full(order.shape, -1, dtype=np.intp)
+    value: list[npt.NDArray[Any]] = [np.zeros(0, dtype=TEXT)]
+    text: list[npt.NDArray[Any]] = [np.zeros(0, dtype=TEXT)]
     names = list(values)
-    for j in np.unique(order[shown]).tolist():
-        rows, ks = np.nonzero(shown & (order == j))
-        words = value_texts(np.asarray(values[names[j]])[rows])
-        value[rows, ks] = words
-        text[rows, ks] = describe((labels or {}).get(names[j], names[j]), words, amount[rows, ks])
-    return _Picked(order, amount, shown, value, text)
+    start = 0
+    # the shown slots grouped by feature, each group in row order
+    slots = np.flatnonzero(shown)
+    slots = slots[np.argsort(order.ravel()[slots], kind="stable")]
+    features = order.ravel()[slots]
+    bounds = np.flatnonzero(np.diff(features)) + 1
+    for group in np.split(slots, bounds) if len(slots) else []:
+        j = int(order.ravel()[group[0]])
+        rows, ks = np.divmod(group, order.shape[1])
+        raw, lost = np.asarray(values[names[j]])[rows], amount[rows, ks]
+        # word each distinct (value, amount) once: few for categories and binned points
+        codes, first = _distinct_pairs(raw, lost)
+        words = value_texts(raw[first])
+        value.append(words)
+        text.append(describe((labels or {}).get(names[j], names[j]), words, lost[first]))
+        at[rows, ks] = start + codes
+        start += len(first)
+    return _Picked(order, amount, at, np.concatenate(value), np.concatenate(text))
+
+
+def _distinct_pairs(
+    raw: npt.NDArray[Any], lost: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Return each item's (value, amount) pair number and each number's first item.
+
+    Missing values (None, NaN) are one value, as :func:`value_texts` words them all "missing".
+    A few items (one applicant's) are numbered one by one: hashing them costs more
+    than wording them.
+    """
+    if len(raw) <= FEW:
+        every = np.arange(len(raw), dtype=np.intp)
+        return every, every
+    value_codes, _ = pd.factorize(raw, use_na_sentinel=True)
+    lost_codes, lost_uniques = pd.factorize(lost)
+    pair = (value_codes.astype(np.int64) + 1) * len(lost_uniques) + lost_codes
+    codes, uniques = pd.factorize(pair)
+    first = np.empty(len(uniques), dtype=np.intp)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    return codes.astype(np.intp), first
+
+
+def _lead_with(
+    at: npt.NDArray[np.intp], texts: npt.NDArray[Any], first: Mapping[int, Sequence[str]]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[Any]]:
+    """Put ``first[i]`` before row ``i``'s texts, keeping as many texts as ``at`` has slots."""
+    at = at.copy()
+    extra: list[str] = []
+    width = at.shape[1]
+    for i, lead in first.items():
+        slots = [len(texts) + len(extra) + k for k in range(len(lead))]
+        extra.extend(lead)
+        slots.extend(int(x) for x in at[i] if x >= 0)
+        kept = slots[:width]
+        at[i] = kept + [-1] * (width - len(kept))
+    return at, np.concatenate([texts, np.array(extra, dtype=TEXT)])
 
 
 def _as_reasons(picked: _Picked, values: Mapping[str, npt.NDArray[Any]]) -> list[list[Reason]]:
     names = list(values)
-    result: list[list[Reason]] = [[] for _ in range(len(picked.order))]
-    for k in range(picked.order.shape[1]):
-        for i in np.flatnonzero(picked.shown[:, k]):
-            result[i].append(
-                Reason(
-                    names[picked.order[i, k]],
-                    str(picked.value[i, k]),
-                    float(picked.amount[i, k]),
-                    str(picked.text[i, k]),
-                )
-            )
+    order = picked.order.tolist()
+    amount = picked.amount.tolist()
+    value = picked.value.tolist()
+    text = picked.text.tolist()
+    result: list[list[Reason]] = []
+    for i, row in enumerate(picked.at.tolist()):
+        result.append(
+            [
+                Reason(names[order[i][k]], value[x], amount[i][k], text[x])
+                for k, x in enumerate(row)
+                if x >= 0
+            ]
+        )
     return result
 
 

@@ -1,18 +1,28 @@
-"""Persistence of policies and decisions, each change audited in the caller's transaction."""
+"""Persistence of policies and decisions, each change audited in the caller's transaction.
+
+A decision is stored without the applicant's values: its reasons keep the feature, the
+contribution and a text that names no value (``"monthly_income lowered the score by 46
+points"``), and say :data:`WITHHELD` where the value was. The full reasons go back to the
+caller once, in the answer; where personal data is sent with the decision they are kept
+sealed with it, under the person's own data key (:mod:`finai.credit.personal`), so
+erasing the person erases them too.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, insert, null, select
 from sqlalchemy.orm import Session
 
 from finai.credit.decision import Decision
 from finai.credit.policy import Outcome, Policy, parse_policy
-from finai.credit.reasons import Reason
+from finai.credit.reasons import Reason, value_text
 from finai.exceptions import NotFound
 from finai.security import audit
 from finai.store import CreditDecisionRow, CreditPolicyRow, utcnow
@@ -109,6 +119,64 @@ def get_policy(session: Session, version: int) -> PolicyVersion:
     return _policy_view(row)
 
 
+WITHHELD = "withheld"
+"""A stored reason's value where the applicant's value is not kept (or no longer readable)."""
+
+MISSING = value_text(None)
+"""A value that was not given: not personal, so kept as it is."""
+
+
+def _withheld(reason: Reason) -> Reason:
+    """Return ``reason`` as stored: its value replaced by :data:`WITHHELD`, none in its text.
+
+    Model reasons read ``LABEL (VALUE) ...``: the parenthesis goes. Policy reasons
+    (contribution 0) are the policy's own words, which hold no applicant value. A model
+    reason worded otherwise keeps only its feature's name rather than risk the value.
+    """
+    if reason.value in (MISSING, WITHHELD):
+        return reason
+    shown = f" ({reason.value})"
+    if shown in reason.text:
+        text = reason.text.replace(shown, "", 1)
+    elif reason.contribution == 0:
+        text = reason.text
+    else:
+        text = f"{reason.feature} counted against the application"
+    return Reason(reason.feature, WITHHELD, reason.contribution, text)
+
+
+def withhold_values(reasons: Iterable[Reason]) -> tuple[Reason, ...]:
+    """Return reasons as a decision stores them: without the applicant's values."""
+    return tuple(_withheld(r) for r in reasons)
+
+
+def as_stored(decision: Decision) -> Decision:
+    """Return ``decision`` as :func:`get_decision` will read it back (values withheld)."""
+    return replace(decision, reasons=withhold_values(decision.reasons))
+
+
+def _stored_reason(reason: Reason) -> dict[str, object]:
+    kept = _withheld(reason)
+    stored: dict[str, object] = {
+        "feature": kept.feature,
+        "contribution": kept.contribution,
+        "text": kept.text,
+    }
+    if kept.value == MISSING:
+        stored["value"] = MISSING
+    return stored
+
+
+def _reason_view(stored: dict[str, Any]) -> Reason:
+    # rows written before values were withheld still hold them; they are shown as stored
+    return Reason(
+        str(stored["feature"]),
+        str(stored.get("value", WITHHELD)),
+        float(stored["contribution"]),
+        str(stored["text"]),
+    )
+
+
 def _row(decision: Decision, actor: str, batch_id: str | None) -> dict[str, object]:
     return {
         "id": decision.id,
@@ -125,7 +193,7 @@ def _row(decision: Decision, actor: str, batch_id: str | None) -> dict[str, obje
         "score": decision.score,
         "credit_limit": decision.limit,
         "currency": decision.currency,
-        "reasons": [r._asdict() for r in decision.reasons],
+        "reasons": [_stored_reason(r) for r in decision.reasons],
         "knockouts": list(decision.knockouts),
         "bins": null() if decision.bins is None else decision.bins,
     }
@@ -200,7 +268,7 @@ def _decision_view(row: CreditDecisionRow) -> Decision:
         model_version=row.model_version,
         policy_version=row.policy_version,
         input_hash=row.input_hash,
-        reasons=tuple(Reason(**r) for r in row.reasons),
+        reasons=tuple(_reason_view(r) for r in row.reasons),
         knockouts=tuple(row.knockouts),
         applicant_ref=row.applicant_ref,
         created_at=row.created_at,
@@ -209,7 +277,11 @@ def _decision_view(row: CreditDecisionRow) -> Decision:
 
 
 def get_decision(session: Session, decision_id: str) -> Decision:
-    """Return a stored decision."""
+    """Return a stored decision, its reasons' values :data:`WITHHELD`.
+
+    :func:`finai.credit.personal.with_values` gives them back where the person's
+    sealed data holds them.
+    """
     row = session.get(CreditDecisionRow, decision_id)
     if row is None:
         raise NotFound(f"no decision with id {decision_id!r}", field="decision_id")

@@ -731,7 +731,9 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 def _points_text(
     label: str, value: npt.NDArray[Any], lost: npt.NDArray[np.float64]
 ) -> npt.NDArray[Any]:
-    whole = np.rint(lost)
-    amount = np.where(whole >= 1, whole.astype(np.int64).astype(TEXT), "less than 1")
-    unit = np.where(whole >= 2, " points", " point")
-    return label + " (" + value + ") lowered the score by " + amount + unit
+    # the points lost take few distinct whole values: word each once
+    steps, back = np.unique(np.rint(lost), return_inverse=True)
+    amount = np.where(steps >= 1, steps.astype(np.int64).astype(TEXT), "less than 1")
+    unit = np.where(steps >= 2, " points", " point")
+    tail = (") lowered the score by " + amount + unit)[back]
+    return (label + " (") + value + tail

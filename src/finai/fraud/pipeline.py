@@ -94,11 +94,9 @@ def load_model(
     NotFound
         For an unknown name or version.
     """
-    name, version = registry.parse_ref(ref)
-    info, model = registry.load(session, artifact_dir, name, version)
-    if info.kind != KIND or not isinstance(model, FraudModel):
-        raise ValidationError(f"model {name!r} is not a fraud model", field="model")
-    return info, model
+    return registry.load_ref(
+        session, artifact_dir, ref, kind=KIND, cls=FraudModel, what="a fraud model"
+    )
 
 
 def write_transactions(frame: pd.DataFrame, path: Path) -> None:

@@ -18,7 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -619,6 +619,35 @@ def load(
     return info, artifacts.loads_cached(info.sha256, data)
 
 
+M = TypeVar("M")
+
+
+def load_ref(
+    session: Session, artifact_dir: Path, ref: str, *, kind: str, cls: type[M], what: str
+) -> tuple[ModelVersion, M]:
+    """Load a model by ``NAME[:VERSION]`` (champion, else newest) and check what it is.
+
+    Parameters
+    ----------
+    kind, cls
+        The registered kind and the class the model must have.
+    what
+        The model's description in the error, e.g. ``"a credit model"``.
+
+    Raises
+    ------
+    ValidationError
+        For a bad reference or a model of another kind (``field="model"``).
+    NotFound
+        For an unknown name or version.
+    """
+    name, number = parse_ref(ref)
+    info, model = load(session, artifact_dir, name, number)
+    if info.kind != kind or not isinstance(model, cls):
+        raise ValidationError(f"model {name!r} is not {what}", field="model")
+    return info, model
+
+
 def parse_ref(ref: str) -> tuple[str, int | None]:
     """Split a model reference ``NAME[:VERSION]``; no version means the champion (else newest).
 
@@ -633,7 +662,7 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
         raise ValidationError("model reference must be NAME or NAME:VERSION", field="model")
     if not version:
         return name, None
-    if not version.isdigit() or int(version) < 1:
+    if not version.isascii() or not version.isdigit() or int(version) < 1:
         raise ValidationError(
             f"model version must be a positive whole number, got {version!r}", field="model"
         )

@@ -50,14 +50,22 @@ class RotationResult:
 
 
 def normalise_subject(subject_id: str) -> str:
-    """Return the canonical form of a person's id: NFKC, trimmed, case-folded, no inner spaces.
+    """Return the canonical form of a person's id: case-folded, composed, without spaces.
+
+    Unicode's compatibility caseless form (D146) with every white space taken out, composed
+    at the end (NFKC). Spaces go out while the text is decomposed and before it is composed
+    again, so this form is stable (normalising it again changes nothing): ``"A\u00b4"``
+    (a spacing accent, decomposed into a space and a combining accent) and ``"\u00e1"``
+    are one id, as they look alike.
 
     Raises
     ------
     ValidationError
         For an empty or over-long id.
     """
-    text = "".join(unicodedata.normalize("NFKC", subject_id).split()).casefold()
+    folded = unicodedata.normalize("NFD", subject_id).casefold()
+    folded = unicodedata.normalize("NFKD", folded).casefold()
+    text = unicodedata.normalize("NFKC", "".join(unicodedata.normalize("NFKD", folded).split()))
     if not text or len(text) > MAX_SUBJECT:
         raise ValidationError(
             f"a subject id must hold 1 to {MAX_SUBJECT} visible characters", field="subject"

@@ -4,6 +4,9 @@ from finai.store.engine import make_engine, session_factory, session_scope
 from finai.store.migrate import is_current, upgrade
 from finai.store.tables import (
     ApiKeyRow,
+    AssistConversationRow,
+    AssistHandoffRow,
+    AssistMessageRow,
     AuditEntryRow,
     AuditHeadRow,
     Base,
@@ -19,6 +22,7 @@ from finai.store.tables import (
     FraudScoreRow,
     IdempotencyRow,
     JobRow,
+    KnowledgeEntryRow,
     ModelApprovalRow,
     ModelCardRow,
     ModelVersionRow,
@@ -28,6 +32,9 @@ from finai.store.tables import (
 
 __all__ = [
     "ApiKeyRow",
+    "AssistConversationRow",
+    "AssistHandoffRow",
+    "AssistMessageRow",
     "AuditEntryRow",
     "AuditHeadRow",
     "Base",
@@ -43,6 +50,7 @@ __all__ = [
     "FraudScoreRow",
     "IdempotencyRow",
     "JobRow",
+    "KnowledgeEntryRow",
     "ModelApprovalRow",
     "ModelCardRow",
     "ModelVersionRow",

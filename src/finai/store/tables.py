@@ -402,3 +402,88 @@ class CreditApplicantRow(Base):
     subject: Mapped[str] = mapped_column(String(64), index=True)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class KnowledgeEntryRow(Base):
+    """One version of a knowledge-base entry (an FAQ answer or a policy passage).
+
+    Versions are kept, never overwritten: an answer quotes the entry and the version it
+    was given from, so what a customer was told can be read back later.
+    """
+
+    __tablename__ = "assist_kb_entries"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(500))
+    intents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class AssistConversationRow(Base):
+    """A customer's conversation with the assistant: who opened it and who has it now.
+
+    ``owner`` is the key of the channel that opened it (only that key may add to it);
+    ``status`` is ``"bot"`` while the assistant answers and ``"staff"`` while a handoff
+    is unresolved. No text is kept here: the messages are sealed in their own rows.
+    """
+
+    __tablename__ = "assist_conversations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class AssistMessageRow(Base):
+    """One message of a conversation, from the customer, the assistant or staff.
+
+    ``sealed`` holds the redacted text, sealed under the conversation's data key
+    (erasing the conversation as a subject makes every message unreadable); the other
+    columns are what the assistant made of it, which carry no text.
+    """
+
+    __tablename__ = "assist_messages"
+    __table_args__ = (
+        Index("ix_assist_messages_conversation_id_created_at", "conversation_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("assist_conversations.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    sender: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[str] = mapped_column(String(10))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    redacted: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    language: Mapped[str | None] = mapped_column(String(10))
+    intent: Mapped[str | None] = mapped_column(String(100))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    action: Mapped[str | None] = mapped_column(String(10))
+    sentiment: Mapped[str | None] = mapped_column(String(10))
+    sentiment_score: Mapped[float | None] = mapped_column(Float)
+    sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    actor: Mapped[str] = mapped_column(String(32))
+
+
+class AssistHandoffRow(Base):
+    """A conversation handed to a person, waiting for (or past) a member of staff."""
+
+    __tablename__ = "assist_handoffs"
+    __table_args__ = (Index("ix_assist_handoffs_status_created_at", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("assist_conversations.id"), index=True)
+    message_id: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(32))

@@ -16,6 +16,7 @@ from finai.registry import ModelSummary, ModelVersion, Stage
 from finai.security import AuditEntry
 
 if TYPE_CHECKING:
+    from finai.assist.records import DayStats as AssistDay
     from finai.credit import CalibrationBin, KSCurve, RocCurve, ScoreDistribution
     from finai.fraud import Reason as FraudReason
     from finai.fraud.records import DayStats
@@ -1073,5 +1074,102 @@ def waterfall_chart(waterfall: Waterfall, unit: str) -> Markup:
             "xaxis": {"range": [low - pad, high + pad]},
             "margin": {"l": 16, "r": 56},
             "height": 120 + 40 * len(steps),
+        },
+    )
+
+
+def intents_chart(days: Sequence[AssistDay], top: int = 8) -> Markup:
+    """Stacked bars of customer messages per day by intent: the ``top`` intents, the rest.
+
+    Parameters
+    ----------
+    days
+        Message counts per UTC day, oldest first (:func:`finai.assist.records.daily_stats`).
+    top
+        Intents drawn on their own, the most frequent over all days; the others are
+        summed as "other", messages without an intent (out of scope) as "out of scope".
+
+    Returns
+    -------
+    Markup
+        The figure as an HTML fragment.
+    """
+    totals: Counter[str] = Counter()
+    for d in days:
+        totals.update(d.intents)
+    named = [name for name, _ in totals.most_common() if name != "-"][:top]
+    labels = [d.day.isoformat() for d in days]
+    fig = go.Figure()
+    for name in named:
+        fig.add_trace(go.Bar(name=name, x=labels, y=[d.intents.get(name, 0) for d in days]))
+    rest = [sum(n for k, n in d.intents.items() if k not in named and k != "-") for d in days]
+    if any(rest):
+        fig.add_trace(go.Bar(name="other", x=labels, y=rest, marker_color=CHANCE))
+    if totals.get("-"):
+        fig.add_trace(
+            go.Bar(
+                name="out of scope",
+                x=labels,
+                y=[d.intents.get("-", 0) for d in days],
+                marker_color=BAD,
+            )
+        )
+    return _embed(
+        fig,
+        title="Customer messages per day, by intent",
+        y_title="messages",
+        layout={"barmode": "stack", "xaxis": {"type": "date", "tickformat": "%b %d"}},
+    )
+
+
+def sentiment_chart(days: Sequence[AssistDay]) -> Markup:
+    """Mean sentiment of customer messages per day, with the handoffs opened each day.
+
+    Parameters
+    ----------
+    days
+        Message counts per UTC day, oldest first; days without messages have no point.
+
+    Returns
+    -------
+    Markup
+        The figure as an HTML fragment.
+    """
+    labels = [d.day.isoformat() for d in days]
+    fig = go.Figure(
+        [
+            go.Scatter(
+                name="mean sentiment",
+                x=labels,
+                y=[d.sentiment for d in days],
+                mode="lines+markers",
+                line={"color": ACCENT},
+                customdata=[d.messages for d in days],
+                hovertemplate="%{x}: %{y:.2f} over %{customdata} messages<extra></extra>",
+            ),
+            go.Bar(
+                name="handoffs",
+                x=labels,
+                y=[d.handoffs for d in days],
+                marker_color=BAD,
+                opacity=0.35,
+                yaxis="y2",
+            ),
+        ]
+    )
+    return _embed(
+        fig,
+        title="Sentiment and handoffs per day",
+        y_title="mean sentiment (-1 to 1)",
+        layout={
+            "xaxis": {"type": "date", "tickformat": "%b %d"},
+            "yaxis": {"range": [-1.05, 1.05]},
+            "yaxis2": {
+                "overlaying": "y",
+                "side": "right",
+                "rangemode": "tozero",
+                "title": {"text": "handoffs", "font": {"color": MUTED}},
+                "showgrid": False,
+            },
         },
     )

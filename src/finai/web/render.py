@@ -30,6 +30,7 @@ PAGES = (
     ("Fraud", "/fraud"),
     ("Governance", "/governance"),
     ("Monitoring", "/monitoring"),
+    ("Assist", "/assist"),
     ("Audit", "/audit"),
     ("Keys", "/keys"),
 )

@@ -40,6 +40,8 @@ from finai.api.credit_schemas import (
 )
 from finai.api.deps import CurrentKey, PlatformDep, SessionDep, authorize_api
 from finai.api.idempotent import IdempotencyKey, once
+from finai.api.permissions import allowed
+from finai.credit.personal import with_values
 from finai.exceptions import ValidationError
 from finai.jobs import create_job, get_job
 
@@ -48,6 +50,7 @@ router = APIRouter(prefix="/v1/credit", dependencies=[Depends(authorize_api)], t
 DecisionId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]
 UPLOAD_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+PERSONAL_ROUTE = "/v1/credit/decisions/{decision_id}/personal"
 
 
 async def get_decider(request: Request) -> credit.Decider:
@@ -85,6 +88,7 @@ def create_decision(
                 platform.vault,
                 decision_id=decision.id,
                 personal=body.personal.model_dump(mode="json", exclude_none=True),
+                reasons=decision.reasons,
             )
         return DecisionPublic.from_domain(decision)
 
@@ -96,6 +100,8 @@ def create_decision(
         request=body,
         status=201,
         work=decide,
+        vault=platform.vault,
+        subject=None if body.personal is None else body.personal.national_id,
     )
 
 
@@ -136,6 +142,7 @@ def create_batch(
         request=body,
         status=201,
         work=decide,
+        vault=platform.vault,
     )
 
 
@@ -149,9 +156,24 @@ def list_decisions(
 
 
 @router.get("/decisions/{decision_id}")
-def read_decision(decision_id: DecisionId, session: SessionDep) -> DecisionPublic:
-    """Show one decision: outcome, reasons, and the model and policy versions used."""
-    return DecisionPublic.from_domain(credit.get_decision(session, decision_id))
+def read_decision(
+    decision_id: DecisionId, session: SessionDep, key: CurrentKey, platform: PlatformDep
+) -> DecisionPublic:
+    """Show one decision: outcome, reasons, and the model and policy versions used.
+
+    The reasons' values are personal data: roles that may read personal data see them
+    where the applicant's sealed data holds them (audited); others, and everyone once
+    the person is erased or when none was sent, see the reasons without values.
+    """
+    decision = credit.get_decision(session, decision_id)
+    if key.role.value in (allowed("GET", PERSONAL_ROUTE) or ()):
+        opened = with_values(
+            session, platform.vault, platform.audit_key, decision=decision, actor=key.id
+        )
+        if opened is not decision:
+            session.commit()
+        decision = opened
+    return DecisionPublic.from_domain(decision)
 
 
 @router.get("/decisions/{decision_id}/personal")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from finai import governance
 from finai.api.deps import CurrentKey, PlatformDep, SessionDep, authorize_api
+from finai.api.schemas import NO_CONTROL, ModelRef
 
 router = APIRouter(
     prefix="/v1/governance", dependencies=[Depends(authorize_api)], tags=["governance"]
@@ -26,6 +27,7 @@ MAX_RESAMPLES = 2_000
 
 ModelName = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][\w.-]*$")]
 Cell = str | int | float | bool | None
+ColumnName = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_CONTROL)]
 
 
 class LabelledTable(BaseModel):
@@ -37,15 +39,15 @@ class LabelledTable(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(
-        min_length=1, max_length=200, description="NAME (champion, else newest) or NAME:VERSION."
-    )
+    model: ModelRef = Field(description="NAME (champion, else newest) or NAME:VERSION.")
     rows: list[dict[str, Cell]] = Field(min_length=1, max_length=MAX_ROWS)
-    target: str = Field(min_length=1, max_length=200, description="The outcome column.")
+    target: str = Field(
+        min_length=1, max_length=200, pattern=NO_CONTROL, description="The outcome column."
+    )
     bad: str | int | None = Field(
         default=None, description="Target value meaning bad (default: inferred, or the model's)."
     )
-    protected: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+    protected: list[ColumnName] = Field(
         min_length=1,
         max_length=MAX_PROTECTED,
         description="COL, or COL:CUT[,CUT...] to band a numeric column at those cut points.",
