@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
+from finai.assist import sentiment
 from finai.cli import app
 from finai.context import Platform
+from finai.demo import DEMO_SENTIMENT_MODEL
 from finai.store import KnowledgeEntryRow
 from tests.cli.test_fraud_cli import errors
 
@@ -124,7 +127,15 @@ def test_a_training_file_with_one_label_is_refused(cli: CliRunner, tmp_path: Pat
     assert len(errors(done.stderr)) == 1
 
 
-def test_sentiment_evaluate_json(cli: CliRunner, tmp_path: Path) -> None:
+SMALL_FINANCE = (
+    ["profits surged to a record", "shares rallied on strong growth", "upgrade lifts the stock"] * 5
+    + ["the company reported a loss", "shares fell after the warning", "bank cuts jobs"] * 5
+    + ["the meeting is on tuesday", "results are due next week", "the firm named a new cfo"] * 5,
+    ["positive"] * 15 + ["negative"] * 15 + ["neutral"] * 15,
+)
+
+
+def _sentiment_file(tmp_path: Path) -> Path:
     path = tmp_path / "sentiment.csv"
     pd.DataFrame(
         {
@@ -133,19 +144,58 @@ def test_sentiment_evaluate_json(cli: CliRunner, tmp_path: Path) -> None:
                 "The company reported a loss and cut jobs",
                 "The meeting is on Tuesday",
             ],
-            "label": [2, 0, 1],
+            "label": [1, 0, 2],
         }
     ).to_csv(path, index=False)
-    done = cli.invoke(
+    return path
+
+
+def _evaluate_sentiment(cli: CliRunner, path: Path) -> Result:
+    return cli.invoke(
         app,
         [
             "assist", "sentiment", "evaluate", "--data", str(path), "--text-col", "text",
             "--label-col", "label", "--json",
         ],
     )  # fmt: skip
+
+
+def test_sentiment_evaluate_measures_the_registered_finance_model(
+    cli: CliRunner, platform: Platform, tmp_path: Path
+) -> None:
+    model = sentiment.train_sentiment(*SMALL_FINANCE)
+    with platform.sessions() as session:
+        sentiment.register_sentiment_model(
+            session,
+            platform.audit_key,
+            platform.artifact_dir,
+            name=DEMO_SENTIMENT_MODEL,
+            model=model,
+            actor="test",
+        )
+        session.commit()
+    done = _evaluate_sentiment(cli, _sentiment_file(tmp_path))
     assert done.exit_code == 0, done.output
     report = json.loads(done.stdout)
-    assert report["n"] == 3 and "accuracy" in report
+    assert report["n"] == 3
+    expected = sentiment.evaluate_sentiment(*_labelled(tmp_path), model)
+    assert report["accuracy"] == expected["accuracy"]
+    assert report["macro_f1"] == expected["macro_f1"]
+    assert {"accuracy", "macro_f1"} <= report["baseline"].keys() & report["customer"].keys()
+
+
+def test_sentiment_evaluate_without_a_model_trains_one_on_the_bundled_data(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sentiment, "demo_sentiment_data", lambda: SMALL_FINANCE)
+    done = _evaluate_sentiment(cli, _sentiment_file(tmp_path))
+    assert done.exit_code == 0, done.output
+    assert "training one on the bundled finance data" in done.stderr
+    assert {"accuracy", "macro_f1", "n", "baseline", "customer"} <= json.loads(done.stdout).keys()
+
+
+def _labelled(tmp_path: Path) -> tuple[list[str], list[str]]:
+    return sentiment.load_sentiment_labels(tmp_path / "sentiment.csv", "text", "label")
 
 
 FAQ = """## When will my card arrive?

@@ -331,7 +331,7 @@ def test_an_admin_reviews_promotes_verifies_and_signs_out(
     # the new auditor sees no Keys link and is told so when going there
     sign_in(page, server, token)
     expect(page.locator(".nav a")).to_have_text(
-        ["Overview", "Models", "Credit", "Fraud", "Governance", "Monitoring", "Audit"]
+        ["Overview", "Models", "Credit", "Fraud", "Governance", "Monitoring", "Assist", "Audit"]
     )
     response = page.goto(f"{server.url}/keys")
     assert response is not None

@@ -13,12 +13,14 @@ from rich.table import Table
 from finai.cli.common import (
     CLI_ACTOR,
     DataOption,
+    err,
     fail,
     metric,
     out,
     platform_session,
     progress_bar,
 )
+from finai.exceptions import NotFound
 
 app = typer.Typer(
     help="Customer-service assistant: intents, sentiment, questions, knowledge base.",
@@ -147,33 +149,46 @@ def sentiment_evaluate(
         str | None,
         typer.Option(
             "--model",
-            help="A registered sentiment model, NAME[:VERSION]; default: the customer-message"
-            " analyzer (no training needed).",
+            help="A registered sentiment model, NAME[:VERSION]; default: the demo finance"
+            " model (its champion), else one trained now on the bundled finance data.",
             show_default=False,
         ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Measure a sentiment analyzer on labelled texts, beside the Loughran-McDonald lexicon.
+    """Measure the finance-sentiment model on labelled texts, beside two other analyzers.
 
-    Labels are ``negative``, ``neutral`` and ``positive`` (or 0, 1, 2 in that order, as
-    in the Twitter financial sentiment data).
+    The report's top-level figures are the model's; ``baseline`` holds the
+    Loughran-McDonald lexicon's and ``customer`` the customer-message analyzer's, on
+    the same texts. Labels are ``negative``, ``neutral`` and ``positive`` (or 0, 1, 2
+    as bearish, bullish, neutral in the Twitter financial sentiment data).
     """
     from finai.assist import sentiment
+    from finai.demo import DEMO_SENTIMENT_MODEL
 
     with platform_session() as (platform, session):
         texts, labels = sentiment.load_sentiment_labels(data, text_col, label_col)
-        analyzer: sentiment.SentimentAnalyzer | None = None
-        if model is not None:
-            analyzer = sentiment.load_sentiment_model(session, platform.artifact_dir, model)[1]
+        ref = model or DEMO_SENTIMENT_MODEL
+        try:
+            analyzer = sentiment.load_sentiment_model(session, platform.artifact_dir, ref)[1]
+        except NotFound:
+            if model is not None:
+                raise
+            err.print(f"no {ref} registered: training one on the bundled finance data")
+            analyzer = sentiment.train_sentiment(*sentiment.demo_sentiment_data())
         report = sentiment.evaluate_sentiment(texts, labels, analyzer)
+        customer = sentiment.evaluate_sentiment(texts, labels, sentiment.customer_sentiment())
+        report["customer"] = {k: v for k, v in customer.items() if k != "baseline"}
     if as_json:
         typer.echo(json.dumps(report))
         return
     out.print(_table(f"{report.get('analyzer', 'sentiment')} on {data.name}", report))
-    baseline = report.get("baseline")
-    if isinstance(baseline, dict):
-        out.print(_table("Loughran-McDonald lexicon (baseline)", baseline))
+    for title, key in (
+        ("Loughran-McDonald lexicon (baseline)", "baseline"),
+        ("customer-message analyzer", "customer"),
+    ):
+        if isinstance(report.get(key), dict):
+            out.print(_table(title, report[key]))
 
 
 @app.command("ask")
