@@ -265,8 +265,8 @@ def bench_intents() -> str:
                 f"FinAI `{encoder}`",
                 candidates,
                 f"{result.model.handoff_threshold:.3f} / {result.model.clarify_threshold:.3f}",
-                _pct(metrics["accuracy"]),
-                _pct(metrics["macro_f1"]),
+                _pct(metrics["accuracy_with_handoff"]),
+                _pct(metrics["macro_f1_with_handoff"]),
                 _pct(metrics["handoff_rate"]),
                 _pct(metrics["clarify_rate"]),
             ]

@@ -268,7 +268,7 @@ def test_evaluate_counts_as_documented() -> None:
     labels = ["a", "a", "a", "b", "b", OOS, OOS, OOS]
     metrics = evaluate(model, texts, labels, oos_label=OOS)
     assert metrics["n"] == 8
-    assert metrics["accuracy"] == pytest.approx(5 / 8)
+    assert metrics["accuracy"] == metrics["accuracy_with_handoff"] == pytest.approx(5 / 8)
     assert metrics["in_scope_accuracy"] == pytest.approx(3 / 5)
     assert metrics["oos_recall"] == pytest.approx(2 / 3)
     assert (metrics["n_in_scope"], metrics["n_oos"]) == (5, 3)
@@ -276,6 +276,7 @@ def test_evaluate_counts_as_documented() -> None:
     assert metrics["clarify_rate"] == pytest.approx(2 / 8)
     # a: predicted for rows 1, 2, 4 (TP 2, FP 1), missed row 3: P 2/3, R 2/3, F1 2/3.
     # b: predicted for rows 5 and 8 (TP 1, FP 1), missed row 4: P 1/2, R 1/2, F1 1/2.
+    assert metrics["macro_f1"] == metrics["macro_f1_with_handoff"]
     assert metrics["macro_f1"] == pytest.approx((2 / 3 + 1 / 2) / 2)
     # Top-1 on in-scope rows, thresholds ignored: rows 1, 2, 3, 5 right.
     assert metrics["top1_accuracy"] == pytest.approx(4 / 5)
@@ -286,8 +287,10 @@ def test_evaluate_counts_as_documented() -> None:
 def test_evaluate_without_out_of_scope_label() -> None:
     model = Scripted({"1": ("a", "answer"), "2": ("b", "handoff")})
     metrics = evaluate(model, ["1", "2"], ["a", "b"])
-    assert metrics["accuracy"] == 0.5
-    assert metrics["top1_accuracy"] == 1.0
+    # Without out-of-scope rows, accuracy is which intent each request has.
+    assert metrics["accuracy"] == metrics["top1_accuracy"] == 1.0
+    assert metrics["macro_f1"] == metrics["top1_macro_f1"] == 1.0
+    assert metrics["accuracy_with_handoff"] == 0.5
     assert "oos_recall" not in metrics and "in_scope_accuracy" not in metrics
 
 
