@@ -35,9 +35,12 @@ Five measurements, each made side by side in one run:
    of 3 runs after one warm-up call that loads Whisper, and the word error rate against
    the text spoken.
 5. One message over HTTP: ``POST /v1/assist/messages`` through a real uvicorn process
-   (one worker, SQLite, set up by ``finai init``), 1,000 messages after 50 warm-up, each
-   followed by ``GET /healthz`` on the same client as the floor; p50 / p99 against the
-   goal p99 <= 30 ms on 2 cores, and the server's CPU time per request.
+   (one worker, SQLite, set up by ``finai init``), each message followed by
+   ``GET /healthz`` on the same client as the floor: after 50 warm-up messages, 1,000
+   distinct BANKING77 test texts (drawn with seed 42), then 1,000 repeating ten texts
+   (whose query embeddings the server has cached); p50 / p99 against the goal
+   p99 <= 30 ms on 2 cores (judged on the distinct texts), and the server's CPU time
+   per request.
 
 Run it through ``benchmarks/run.py assist`` (all parts; writes RESULTS.md). For
 development, ``.venv/bin/python -m benchmarks.assist intents|sentiment|speech|api``
@@ -561,6 +564,7 @@ def bench_speech() -> str:
 
 HTTP_WARMUP = 50
 HTTP_REQUESTS = 1_000
+HTTP_SEED = 42
 HTTP_P99_GOAL_MS = 30.0
 HTTP_MESSAGES = (
     "I still have not received my new card, when will it arrive?",
@@ -574,11 +578,13 @@ HTTP_MESSAGES = (
     "This is the third time I ask and nobody helps, I am furious",
     "Is there a limit on how much I can top up?",
 )
+"""The warm-up texts, sent again as the repeated texts (one with an e-mail address, one
+out of scope, one angry)."""
 
 
-def _server_cpu_s() -> float:
-    """CPU seconds (user + system) the live child processes of this one have used."""
-    total = 0.0
+def _child_pid() -> int:
+    """The process id of this process's only live child (the uvicorn server)."""
+    children = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -587,12 +593,77 @@ def _server_cpu_s() -> float:
         except OSError:  # the process ended meanwhile
             continue
         if int(fields[1]) == os.getpid():
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+            children.append(int(entry.name))
+    if len(children) != 1:
+        raise RuntimeError(f"expected one child process (the server), found {children}")
+    return children[0]
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class _Timings:
+    """Client latencies and server CPU seconds of one kind of request."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self.cpu_s = 0.0
+
+    def row(self, label: str, floor: _Timings | None, goal: bool) -> list[str]:
+        p50, p99 = percentile(self.seconds, 50) * 1e3, percentile(self.seconds, 99) * 1e3
+        f50 = percentile(floor.seconds, 50) * 1e3 if floor else p50
+        f99 = percentile(floor.seconds, 99) * 1e3 if floor else p99
+        return [
+            label,
+            f"{p50:.2f}",
+            f"{p99:.2f}",
+            f"{percentile(self.seconds, 100) * 1e3:.1f}",
+            num(len(self.seconds) / sum(self.seconds)),
+            ratio(p50 / f50),
+            ratio(p99 / f99),
+            f"{self.cpu_s / len(self.seconds) * 1e3:.2f}",
+            ("yes" if p99 <= HTTP_P99_GOAL_MS else "**no**") if goal else "-",
+        ]
+
+
+def _send(
+    http: httpx.Client,
+    pid: int,
+    texts: Sequence[str],
+    messages: _Timings,
+    health: _Timings,
+    actions: Counter[str],
+) -> None:
+    """POST each text as a new conversation, each followed by ``GET /healthz``."""
+    for text in texts:
+        cpu = _cpu_s(pid)
+        clock = time.perf_counter()
+        response = http.post("/v1/assist/messages", json={"text": text})
+        messages.seconds.append(time.perf_counter() - clock)
+        middle = _cpu_s(pid)
+        if response.status_code != 200:
+            raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
+        actions[response.json()["action"]] += 1
+        clock = time.perf_counter()
+        response = http.get("/healthz")
+        health.seconds.append(time.perf_counter() - clock)
+        messages.cpu_s += middle - cpu
+        health.cpu_s += _cpu_s(pid) - middle
+        if response.status_code != 200:
+            raise RuntimeError(f"GET /healthz answered {response.status_code}")
 
 
 def bench_messages() -> str:
     """Time single text messages over HTTP (new conversation each) against the health floor."""
+    test_texts, _ = demo_test_data()
+    order = np.random.default_rng(HTTP_SEED).permutation(len(test_texts))[:HTTP_REQUESTS]
+    distinct = [test_texts[i] for i in order]
+    repeated = [HTTP_MESSAGES[i % len(HTTP_MESSAGES)] for i in range(HTTP_REQUESTS)]
+    fresh, again, health = _Timings(), _Timings(), _Timings()
+    fresh_actions: Counter[str] = Counter()
     with scratch_dir("assist-http") as home:
         env = finai_env(home)
         log("assist http: finai init (demo models, demo intents, demo FAQ)")
@@ -600,51 +671,27 @@ def bench_messages() -> str:
         finai_cli(env, home, "init")
         init_s = time.perf_counter() - clock
         token = finai_cli(env, home, "keys", "create", "--name", "bench", "--role", "operator")
-        messages: list[float] = []
-        health: list[float] = []
-        actions: Counter[str] = Counter()
-        cpu_messages = cpu_health = 0.0
         with (
             uvicorn_server("finai.api:create_app", factory=True, env=env, work=home) as url,
             httpx.Client(base_url=url, headers={"X-API-Key": token}, timeout=60) as http,
         ):
+            pid = _child_pid()
             log("assist http: warm-up")
-            for i in range(HTTP_WARMUP):
-                response = http.post(
-                    "/v1/assist/messages", json={"text": HTTP_MESSAGES[i % len(HTTP_MESSAGES)]}
-                )
-                if response.status_code != 200:
-                    raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
-                http.get("/healthz")
-            log(f"assist http: {HTTP_REQUESTS:,} messages, each followed by /healthz")
+            warmup = [HTTP_MESSAGES[i % len(HTTP_MESSAGES)] for i in range(HTTP_WARMUP)]
+            _send(http, pid, warmup, _Timings(), _Timings(), Counter())
             load_start = os.getloadavg()[0]
-            for i in range(HTTP_REQUESTS):
-                body = {"text": HTTP_MESSAGES[i % len(HTTP_MESSAGES)]}
-                cpu = _server_cpu_s()
-                clock = time.perf_counter()
-                response = http.post("/v1/assist/messages", json=body)
-                messages.append(time.perf_counter() - clock)
-                middle = _server_cpu_s()
-                if response.status_code != 200:
-                    raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
-                actions[response.json()["action"]] += 1
-                clock = time.perf_counter()
-                health_response = http.get("/healthz")
-                health.append(time.perf_counter() - clock)
-                cpu_messages += middle - cpu
-                cpu_health += _server_cpu_s() - middle
-                if health_response.status_code != 200:
-                    raise RuntimeError(f"GET /healthz answered {health_response.status_code}")
+            log(f"assist http: {HTTP_REQUESTS:,} distinct BANKING77 test texts")
+            _send(http, pid, distinct, fresh, health, fresh_actions)
+            log(f"assist http: the {len(HTTP_MESSAGES)} warm-up texts, {HTTP_REQUESTS:,} times")
+            _send(http, pid, repeated, again, health, Counter())
             load_end = os.getloadavg()[0]
         with sqlite3.connect(home / "finai.db") as db:
             stored = db.execute(
                 "SELECT count(*) FROM assist_messages WHERE sender = 'customer'"
             ).fetchone()[0]
-    if stored != HTTP_WARMUP + HTTP_REQUESTS:
-        raise RuntimeError(f"sent {HTTP_WARMUP + HTTP_REQUESTS} messages, stored {stored}")
-    m50, m99 = percentile(messages, 50) * 1e3, percentile(messages, 99) * 1e3
-    h50, h99 = percentile(health, 50) * 1e3, percentile(health, 99) * 1e3
-    met = m99 <= HTTP_P99_GOAL_MS
+    sent = HTTP_WARMUP + 2 * HTTP_REQUESTS
+    if stored != sent:
+        raise RuntimeError(f"sent {sent} messages, stored {stored}")
     table = md_table(
         [
             "Request",
@@ -658,50 +705,45 @@ def bench_messages() -> str:
             f"p99 ≤ {HTTP_P99_GOAL_MS:.0f} ms",
         ],
         [
-            [
-                "`POST /v1/assist/messages` (text)",
-                f"{m50:.2f}",
-                f"{m99:.2f}",
-                f"{percentile(messages, 100) * 1e3:.1f}",
-                num(len(messages) / sum(messages)),
-                ratio(m50 / h50),
-                ratio(m99 / h99),
-                f"{cpu_messages / len(messages) * 1e3:.2f}",
-                "yes" if met else "**no**",
-            ],
-            [
-                "`GET /healthz` (floor)",
-                f"{h50:.2f}",
-                f"{h99:.2f}",
-                f"{percentile(health, 100) * 1e3:.1f}",
-                num(len(health) / sum(health)),
-                "1.00x",
-                "1.00x",
-                f"{cpu_health / len(health) * 1e3:.2f}",
-                "-",
-            ],
+            fresh.row(
+                f"`POST /v1/assist/messages`, {HTTP_REQUESTS:,} distinct texts", health, True
+            ),
+            again.row(
+                f"`POST /v1/assist/messages`, {len(HTTP_MESSAGES)} texts repeated (query"
+                " embedding cached)",
+                health,
+                False,
+            ),
+            health.row("`GET /healthz` (floor)", None, False),
         ],
     )
-    mix = ", ".join(f"{k} {v:,}" for k, v in sorted(actions.items()))
+    p99 = percentile(fresh.seconds, 99) * 1e3
+    met = p99 <= HTTP_P99_GOAL_MS
     verdict = (
         f"**The goal, p99 ≤ {HTTP_P99_GOAL_MS:.0f} ms on 2 cores, is"
-        f" {'met' if met else 'not met'}**: p99 {m99:.1f} ms"
-        f" ({'within' if met else 'over'} the goal by {abs(HTTP_P99_GOAL_MS - m99):.1f} ms)."
+        f" {'met' if met else 'not met'}** for texts the server has not seen: p99"
+        f" {p99:.1f} ms ({'within' if met else 'over'} the goal by"
+        f" {abs(HTTP_P99_GOAL_MS - p99):.1f} ms)."
     )
+    mix = ", ".join(f"{k} {v:,}" for k, v in sorted(fresh_actions.items()))
     notes = (
         "One uvicorn worker (`python -m uvicorn finai.api:create_app --factory`), SQLite in a"
         f" scratch `FINAI_HOME` set up by `finai init` ({init_s:.0f} s: the demo intent model"
         " on BANKING77 with the TF-IDF encoder, the demo FAQ, the credit and fraud demo models)"
         " and an operator key from `finai keys create`. One keep-alive httpx client sends"
-        f" {HTTP_REQUESTS:,} messages ({HTTP_WARMUP} warm-up first), each in a new"
-        " conversation, cycling through ten texts (one with an e-mail address, one out of"
-        " scope, one angry), each message followed by `GET /healthz` on the same client."
-        " Each message is redacted, checked for language, classified, scored for sentiment,"
-        " searched in the knowledge base (BM25 + MiniLM query embedding), stored as two"
-        " sealed messages with their audit entries (and a handoff when due), then answered;"
-        f" afterwards the database held {stored:,} customer messages (one per request)."
-        f" Actions of the measured messages: {mix}. Latency is measured at the client, which"
-        " shares the machine's cores with the server (and with whatever else runs: load"
+        " each message in a new conversation, followed by `GET /healthz` on the same client:"
+        f" {HTTP_WARMUP} warm-up messages (the ten texts below), then {HTTP_REQUESTS:,}"
+        f" distinct BANKING77 test texts (drawn with seed {HTTP_SEED}; none sent before), then"
+        f" {HTTP_REQUESTS:,} messages cycling through ten texts (one with an e-mail address,"
+        " one out of scope, one angry). Each message is redacted, checked for language,"
+        " classified, scored for sentiment, searched in the knowledge base (BM25 + MiniLM"
+        " embedding of the query), stored as two sealed messages with their audit entries"
+        " (and a handoff when due), then answered. The server keeps the MiniLM embeddings of"
+        " texts it has embedded (`finai.assist.encoders`), so a repeated text skips the query"
+        " embedding: the distinct texts are the figure that counts. Afterwards the database"
+        f" held {stored:,} customer messages (one per request). Actions for the distinct"
+        f" texts: {mix}. Latency is measured at the client, which shares the machine's cores"
+        " with the server (and with whatever else runs: load"
         f" {load_start:.2f} → {load_end:.2f} over the measured requests); the server's CPU"
         " time per request (user + system, from `/proc`) is what a request costs, whatever"
         " the wait for a core."
