@@ -146,3 +146,18 @@ def finai_cli(env: dict[str, str], cwd: Path, *args: str) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"finai {' '.join(args)} failed:\n{done.stderr}")
     return done.stdout.strip().splitlines()[-1].strip()
+
+
+def children_cpu_s() -> float:
+    """Return the CPU seconds (user + system) the live child processes of this one have used."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == os.getpid():
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total

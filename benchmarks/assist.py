@@ -74,6 +74,7 @@ from threadpoolctl import threadpool_limits
 
 from benchmarks._common import (
     ROOT,
+    children_cpu_s,
     finai_cli,
     finai_env,
     log,
@@ -582,29 +583,6 @@ HTTP_MESSAGES = (
 out of scope, one angry)."""
 
 
-def _child_pid() -> int:
-    """The process id of this process's only live child (the uvicorn server)."""
-    children = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended meanwhile
-            continue
-        if int(fields[1]) == os.getpid():
-            children.append(int(entry.name))
-    if len(children) != 1:
-        raise RuntimeError(f"expected one child process (the server), found {children}")
-    return children[0]
-
-
-def _cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) process ``pid`` has used."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 class _Timings:
     """Client latencies and server CPU seconds of one kind of request."""
 
@@ -631,7 +609,6 @@ class _Timings:
 
 def _send(
     http: httpx.Client,
-    pid: int,
     texts: Sequence[str],
     messages: _Timings,
     health: _Timings,
@@ -639,11 +616,11 @@ def _send(
 ) -> None:
     """POST each text as a new conversation, each followed by ``GET /healthz``."""
     for text in texts:
-        cpu = _cpu_s(pid)
+        cpu = children_cpu_s()
         clock = time.perf_counter()
         response = http.post("/v1/assist/messages", json={"text": text})
         messages.seconds.append(time.perf_counter() - clock)
-        middle = _cpu_s(pid)
+        middle = children_cpu_s()
         if response.status_code != 200:
             raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
         actions[response.json()["action"]] += 1
@@ -651,7 +628,7 @@ def _send(
         response = http.get("/healthz")
         health.seconds.append(time.perf_counter() - clock)
         messages.cpu_s += middle - cpu
-        health.cpu_s += _cpu_s(pid) - middle
+        health.cpu_s += children_cpu_s() - middle
         if response.status_code != 200:
             raise RuntimeError(f"GET /healthz answered {response.status_code}")
 
@@ -675,15 +652,14 @@ def bench_messages() -> str:
             uvicorn_server("finai.api:create_app", factory=True, env=env, work=home) as url,
             httpx.Client(base_url=url, headers={"X-API-Key": token}, timeout=60) as http,
         ):
-            pid = _child_pid()
             log("assist http: warm-up")
             warmup = [HTTP_MESSAGES[i % len(HTTP_MESSAGES)] for i in range(HTTP_WARMUP)]
-            _send(http, pid, warmup, _Timings(), _Timings(), Counter())
+            _send(http, warmup, _Timings(), _Timings(), Counter())
             load_start = os.getloadavg()[0]
             log(f"assist http: {HTTP_REQUESTS:,} distinct BANKING77 test texts")
-            _send(http, pid, distinct, fresh, health, fresh_actions)
+            _send(http, distinct, fresh, health, fresh_actions)
             log(f"assist http: the {len(HTTP_MESSAGES)} warm-up texts, {HTTP_REQUESTS:,} times")
-            _send(http, pid, repeated, again, health, Counter())
+            _send(http, repeated, again, health, Counter())
             load_end = os.getloadavg()[0]
         with sqlite3.connect(home / "finai.db") as db:
             stored = db.execute(

@@ -55,6 +55,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from benchmarks._common import (
     ROOT,
+    children_cpu_s,
     finai_cli,
     finai_env,
     log,
@@ -484,21 +485,6 @@ def timed_posts(
             raise RuntimeError(f"decision answered {response.status_code}: {response.text}")
         outcomes[response.json()["outcome"]] += 1
     return samples
-
-
-def children_cpu_s() -> float:
-    """Return the CPU seconds (user + system) the live child processes of this one have used."""
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended meanwhile
-            continue
-        if int(fields[1]) == os.getpid():
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 def timed_gets(client: httpx.Client, path: str, count: int) -> list[float]:
