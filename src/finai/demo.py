@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from finai import assist, credit, fraud, governance, registry
-from finai.assist import kb_store, sentiment
+from finai.assist import kb_store
 from finai.context import Platform
 from finai.datasets import make_loan_book
 from finai.exceptions import NotFound
@@ -36,7 +36,6 @@ DEMO_FRAUD_TRAIN = ("2026-04-01", "2026-06-29")
 DEMO_ALERTS_PER_DAY = 20.0
 DEMO_INTENT_MODEL = "demo-intents"
 DEMO_INTENT_ENCODER = "tfidf"
-DEMO_SENTIMENT_MODEL = "demo-sentiment"
 DEMO_TRAINER = "system:demo"
 DEMO_APPROVER = "system:init"
 DEMO_APPROVAL = (
@@ -54,7 +53,6 @@ class DemoResult:
     fraud_model_version: int | None = None
     intent_model_version: int | None = None
     kb_entries: int = 0
-    sentiment_model_version: int | None = None
 
 
 def load_demo(
@@ -77,7 +75,6 @@ def load_demo(
         exists = _registered(session, DEMO_MODEL)
         fraud_exists = _registered(session, DEMO_FRAUD_MODEL)
         intents_exist = _registered(session, DEMO_INTENT_MODEL)
-        sentiment_exists = _registered(session, DEMO_SENTIMENT_MODEL)
         kb_entries = 0
         if not kb_store.current_entries(session):
             kb_entries = len(
@@ -106,10 +103,7 @@ def load_demo(
         model_version = version.version
     fraud_version = None if fraud_exists else _train_fraud(platform, progress)
     intent_version = None if intents_exist else _train_intents(platform, progress)
-    sentiment_version = None if sentiment_exists else _train_sentiment(platform)
-    return DemoResult(
-        policy_version, model_version, fraud_version, intent_version, kb_entries, sentiment_version
-    )
+    return DemoResult(policy_version, model_version, fraud_version, intent_version, kb_entries)
 
 
 def _approve_and_promote(
@@ -173,24 +167,6 @@ def _train_intents(platform: Platform, progress: Callable[[float, str], None] | 
             platform.artifact_dir,
             name=DEMO_INTENT_MODEL,
             result=result,
-            actor=DEMO_TRAINER,
-        )
-        _approve_and_promote(platform, session, version)
-        session.commit()
-    return version.version
-
-
-def _train_sentiment(platform: Platform) -> int:
-    """Train the demo finance-sentiment model on the bundled Twitter financial news set."""
-    texts, labels = sentiment.demo_sentiment_data()
-    model = sentiment.train_sentiment(texts, labels, seed=DEMO_SEED)
-    with platform.sessions() as session:
-        version = sentiment.register_sentiment_model(
-            session,
-            platform.audit_key,
-            platform.artifact_dir,
-            name=DEMO_SENTIMENT_MODEL,
-            model=model,
             actor=DEMO_TRAINER,
         )
         _approve_and_promote(platform, session, version)

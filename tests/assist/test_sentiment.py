@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pickle
 import random
-from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +20,6 @@ from finai.assist.sentiment import (
     SentimentAnalyzer,
     SentimentModel,
     customer_sentiment,
-    demo_sentiment_data,
     evaluate_sentiment,
     load_sentiment_labels,
     load_sentiment_model,
@@ -214,12 +212,6 @@ def test_load_sentiment_labels_refuses_bad_files(tmp_path: Path) -> None:
     pd.DataFrame({"text": ["a", "b"], "label": ["positive", None]}).to_csv(path, index=False)
     with pytest.raises(ValidationError, match="have no label"):
         load_sentiment_labels(path, "text", "label")
-
-
-def test_bundled_training_data() -> None:
-    texts, labels = demo_sentiment_data()
-    assert len(texts) == len(labels) == 9543
-    assert Counter(labels) == {"negative": 1442, "positive": 1923, "neutral": 6178}
 
 
 # --- evaluation -----------------------------------------------------------------------

@@ -13,8 +13,7 @@ from typer.testing import CliRunner
 from finai.assist import sentiment
 from finai.cli import app
 from finai.context import Platform
-from finai.demo import DEMO_SENTIMENT_MODEL
-from finai.store import KnowledgeEntryRow
+from finai.store import KnowledgeEntryRow, ModelVersionRow
 from tests.cli.test_fraud_cli import errors
 
 UTTERANCES = {
@@ -160,38 +159,66 @@ def _evaluate_sentiment(cli: CliRunner, path: Path) -> Result:
     )  # fmt: skip
 
 
-def test_sentiment_evaluate_measures_the_registered_finance_model(
+def _finance_file(tmp_path: Path) -> Path:
+    path = tmp_path / "finance.csv"
+    texts, labels = SMALL_FINANCE
+    pd.DataFrame({"headline": texts, "tone": labels}).to_csv(path, index=False)
+    return path
+
+
+def test_sentiment_train_then_evaluate_the_registered_model(
     cli: CliRunner, platform: Platform, tmp_path: Path
 ) -> None:
-    model = sentiment.train_sentiment(*SMALL_FINANCE)
-    with platform.sessions() as session:
-        sentiment.register_sentiment_model(
-            session,
-            platform.audit_key,
-            platform.artifact_dir,
-            name=DEMO_SENTIMENT_MODEL,
-            model=model,
-            actor="test",
-        )
-        session.commit()
-    done = _evaluate_sentiment(cli, _sentiment_file(tmp_path))
+    trained = cli.invoke(
+        app,
+        [
+            "assist", "sentiment", "train", "--data", str(_finance_file(tmp_path)),
+            "--text-col", "headline", "--label-col", "tone", "--name", "fin-tone",
+        ],
+    )  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    assert "registered fin-tone:1" in trained.stdout
+    done = cli.invoke(
+        app,
+        [
+            "assist", "sentiment", "evaluate", "--data", str(_sentiment_file(tmp_path)),
+            "--text-col", "text", "--label-col", "label", "--model", "fin-tone", "--json",
+        ],
+    )  # fmt: skip
     assert done.exit_code == 0, done.output
     report = json.loads(done.stdout)
-    assert report["n"] == 3
+    model = sentiment.train_sentiment(*SMALL_FINANCE)
     expected = sentiment.evaluate_sentiment(*_labelled(tmp_path), model)
-    assert report["accuracy"] == expected["accuracy"]
-    assert report["macro_f1"] == expected["macro_f1"]
+    assert report["n"] == 3
+    assert (report["accuracy"], report["macro_f1"]) == (expected["accuracy"], expected["macro_f1"])
     assert {"accuracy", "macro_f1"} <= report["baseline"].keys() & report["customer"].keys()
 
 
-def test_sentiment_evaluate_without_a_model_trains_one_on_the_bundled_data(
-    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_sentiment_evaluate_defaults_to_the_customer_analyzer(
+    cli: CliRunner, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(sentiment, "demo_sentiment_data", lambda: SMALL_FINANCE)
     done = _evaluate_sentiment(cli, _sentiment_file(tmp_path))
     assert done.exit_code == 0, done.output
-    assert "training one on the bundled finance data" in done.stderr
-    assert {"accuracy", "macro_f1", "n", "baseline", "customer"} <= json.loads(done.stdout).keys()
+    report = json.loads(done.stdout)
+    expected = sentiment.evaluate_sentiment(*_labelled(tmp_path))
+    assert report == expected
+    assert "customer" not in report and "accuracy" in report["baseline"]
+
+
+def test_sentiment_train_refuses_a_file_without_the_label_column(
+    cli: CliRunner, platform: Platform, tmp_path: Path
+) -> None:
+    done = cli.invoke(
+        app,
+        [
+            "assist", "sentiment", "train", "--data", str(_finance_file(tmp_path)),
+            "--text-col", "headline", "--label-col", "mood", "--name", "fin-tone",
+        ],
+    )  # fmt: skip
+    assert done.exit_code == 1 and "Traceback" not in done.output
+    assert "mood" in done.stderr
+    with platform.sessions() as session:
+        assert session.query(ModelVersionRow).count() == 0
 
 
 def _labelled(tmp_path: Path) -> tuple[list[str], list[str]]:

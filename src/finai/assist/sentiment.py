@@ -16,8 +16,8 @@ Three analyzers, each with ``predict(texts) -> list[Sentiment]``:
     ``(pos - neg) / (pos + neg)`` of the words found.
 :class:`SentimentModel` (:func:`train_sentiment`) — a trained finance model
     TF-IDF of word 1-2-grams and character 2-5-grams (URLs removed) feeding a
-    multinomial logistic regression; the default is trained on the bundled Twitter
-    Financial News Sentiment training split (:func:`demo_sentiment_data`).
+    multinomial logistic regression, trained on labelled finance texts of your own
+    (e.g. the Twitter Financial News Sentiment training split; nothing is bundled).
 
 Scores are in [-1, 1]: VADER's compound score (after the adjustments), the lexicon's
 polarity, or ``P(positive) - P(negative)`` for the trained model.
@@ -29,15 +29,12 @@ an analyzer with the lexicon baseline alongside; :func:`register_sentiment_model
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 import threading
 import time
 import warnings
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -60,7 +57,6 @@ __all__ = [
     "SentimentAnalyzer",
     "SentimentModel",
     "customer_sentiment",
-    "demo_sentiment_data",
     "evaluate_sentiment",
     "lexicon_sentiment",
     "load_sentiment_labels",
@@ -77,7 +73,6 @@ NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
 LABELS = (NEGATIVE, NEUTRAL, POSITIVE)
 """The labels, in this order everywhere (per-class figures, probabilities)."""
 
-_DEMO = "data/sentiment/sent_train.csv"
 _SHOWN = 8
 
 
@@ -219,17 +214,6 @@ def load_sentiment_labels(
 
 def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def demo_sentiment_data() -> tuple[list[str], list[str]]:
-    """Return the bundled Twitter Financial News Sentiment training split (9,543 texts).
-
-    zeroshot (2022), MIT licence; see ``finai/assist/data/sentiment``. Labels are
-    ``"negative"``/``"neutral"``/``"positive"``.
-    """
-    source = resources.files("finai.assist").joinpath(_DEMO)
-    rows = list(csv.DictReader(io.StringIO(source.read_text(encoding="utf-8"))))
-    return [row["text"] for row in rows], normalize_labels([row["label"] for row in rows])
 
 
 def _label_of(score: float, neutral_band: float) -> str:
@@ -518,8 +502,8 @@ def train_sentiment(texts: Sequence[str], labels: Sequence[str], seed: int = 42)
     Returns
     -------
     SentimentModel
-        The fitted model. On the bundled Twitter data (9,543 texts) the fit takes about
-        20 seconds on two cores.
+        The fitted model. On the Twitter financial news training split (9,543 texts)
+        the fit takes about 20 seconds on two cores.
 
     Raises
     ------

@@ -13,21 +13,19 @@ from rich.table import Table
 from finai.cli.common import (
     CLI_ACTOR,
     DataOption,
-    err,
     fail,
     metric,
     out,
     platform_session,
     progress_bar,
 )
-from finai.exceptions import NotFound
 
 app = typer.Typer(
     help="Customer-service assistant: intents, sentiment, questions, knowledge base.",
     no_args_is_help=True,
 )
 intents_app = typer.Typer(help="Train and evaluate intent models.", no_args_is_help=True)
-sentiment_app = typer.Typer(help="Evaluate the sentiment analyzer.", no_args_is_help=True)
+sentiment_app = typer.Typer(help="Train and evaluate sentiment analyzers.", no_args_is_help=True)
 kb_app = typer.Typer(help="The knowledge base the assistant answers from.", no_args_is_help=True)
 app.add_typer(intents_app, name="intents")
 app.add_typer(sentiment_app, name="sentiment")
@@ -140,6 +138,40 @@ def intents_evaluate(
     out.print(_table(f"{report['model']} on {data.name}", report))
 
 
+@sentiment_app.command("train")
+def sentiment_train(
+    data: DataOption,
+    text_col: TextColOption,
+    label_col: LabelColOption,
+    name: Annotated[str, typer.Option(help="Register the model under this name.")],
+    seed: Annotated[int, typer.Option(min=0)] = 42,
+) -> None:
+    """Train a finance-sentiment model on labelled texts and register a version.
+
+    Labels are ``negative``, ``neutral`` and ``positive`` (or 0, 1, 2 as bearish,
+    bullish, neutral in the Twitter financial sentiment data). Measure it on other
+    texts with ``finai assist sentiment evaluate --model NAME``.
+    """
+    from finai.assist import sentiment
+
+    with platform_session() as (platform, session):
+        texts, labels = sentiment.load_sentiment_labels(data, text_col, label_col)
+        with progress_bar("training") as update:
+            update(0.0, "fitting")
+            model = sentiment.train_sentiment(texts, labels, seed=seed)
+            update(1.0, "fitted")
+        version = sentiment.register_sentiment_model(
+            session,
+            platform.audit_key,
+            platform.artifact_dir,
+            name=name,
+            model=model,
+            actor=CLI_ACTOR,
+        )
+        session.commit()
+    out.print(f"registered {version.name}:{version.version}", highlight=False, soft_wrap=True)
+
+
 @sentiment_app.command("evaluate")
 def sentiment_evaluate(
     data: DataOption,
@@ -149,36 +181,31 @@ def sentiment_evaluate(
         str | None,
         typer.Option(
             "--model",
-            help="A registered sentiment model, NAME[:VERSION]; default: the demo finance"
-            " model (its champion), else one trained now on the bundled finance data.",
+            help="A registered sentiment model, NAME[:VERSION]; default: the customer-message"
+            " analyzer the assistant uses (no training needed).",
             show_default=False,
         ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Measure the finance-sentiment model on labelled texts, beside two other analyzers.
+    """Measure a sentiment analyzer on labelled texts, beside the Loughran-McDonald lexicon.
 
-    The report's top-level figures are the model's; ``baseline`` holds the
-    Loughran-McDonald lexicon's and ``customer`` the customer-message analyzer's, on
-    the same texts. Labels are ``negative``, ``neutral`` and ``positive`` (or 0, 1, 2
-    as bearish, bullish, neutral in the Twitter financial sentiment data).
+    The report's top-level figures are the analyzer's; ``baseline`` holds the
+    lexicon's on the same texts (and, with --model, ``customer`` the customer-message
+    analyzer's). Labels are ``negative``, ``neutral`` and ``positive`` (or 0, 1, 2 as
+    bearish, bullish, neutral in the Twitter financial sentiment data).
     """
     from finai.assist import sentiment
-    from finai.demo import DEMO_SENTIMENT_MODEL
 
     with platform_session() as (platform, session):
         texts, labels = sentiment.load_sentiment_labels(data, text_col, label_col)
-        ref = model or DEMO_SENTIMENT_MODEL
-        try:
-            analyzer = sentiment.load_sentiment_model(session, platform.artifact_dir, ref)[1]
-        except NotFound:
-            if model is not None:
-                raise
-            err.print(f"no {ref} registered: training one on the bundled finance data")
-            analyzer = sentiment.train_sentiment(*sentiment.demo_sentiment_data())
+        analyzer: sentiment.SentimentAnalyzer | None = None
+        if model is not None:
+            analyzer = sentiment.load_sentiment_model(session, platform.artifact_dir, model)[1]
         report = sentiment.evaluate_sentiment(texts, labels, analyzer)
-        customer = sentiment.evaluate_sentiment(texts, labels, sentiment.customer_sentiment())
-        report["customer"] = {k: v for k, v in customer.items() if k != "baseline"}
+        if analyzer is not None:
+            customer = sentiment.evaluate_sentiment(texts, labels, sentiment.customer_sentiment())
+            report["customer"] = {k: v for k, v in customer.items() if k != "baseline"}
     if as_json:
         typer.echo(json.dumps(report))
         return

@@ -49,13 +49,7 @@ def init(
             err.print("[bold]first admin key (shown once, store it now):[/]")
             out.print(result.admin_token, highlight=False, soft_wrap=True)
         if demo:
-            from finai.demo import (
-                DEMO_FRAUD_MODEL,
-                DEMO_INTENT_MODEL,
-                DEMO_MODEL,
-                DEMO_SENTIMENT_MODEL,
-                load_demo,
-            )
+            from finai.demo import DEMO_FRAUD_MODEL, DEMO_INTENT_MODEL, DEMO_MODEL, load_demo
 
             with progress_bar("demo models") as update:
                 loaded = load_demo(platform, progress=update)
@@ -63,7 +57,6 @@ def init(
                 (DEMO_MODEL, loaded.model_version),
                 (DEMO_FRAUD_MODEL, loaded.fraud_model_version),
                 (DEMO_INTENT_MODEL, loaded.intent_model_version),
-                (DEMO_SENTIMENT_MODEL, loaded.sentiment_model_version),
             ):
                 if version is not None:
                     err.print(f"demo model {name}:{version} trained and promoted")
