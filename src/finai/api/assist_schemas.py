@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from finai.api.schemas import Strict
+from finai.api.schemas import RECORD_ID, Strict
 from finai.assist.pipeline import Reply
 from finai.assist.records import Handoff, Message
 
-ConversationId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+ConversationId = Annotated[str, StringConstraints(pattern=RECORD_ID)]
 MAX_TEXT = 100_000
 """A hard ceiling on the text field; the configured ``FINAI_ASSIST_MAX_CHARS`` is lower."""
 

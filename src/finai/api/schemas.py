@@ -16,6 +16,8 @@ ModelRef = Annotated[
 # Control characters (NUL above all) have no place in stored text and cannot be kept in
 # PostgreSQL text columns; they are refused here with the field named.
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+RECORD_ID = r"^[0-9a-f]{32}$"
+"""The id of a stored record: a decision, an alert, a conversation, a handoff."""
 
 
 class Strict(BaseModel):

@@ -130,10 +130,7 @@ class Assistants:
         self.translator = translator
         self._lock = threading.Lock()
         self._models: registry.ModelCache[IntentModel] = registry.ModelCache(
-            lambda session, name, version: load_model(session, artifact_dir, f"{name}:{version}")[
-                1
-            ],
-            refresh=refresh,
+            self._load_intents, refresh=refresh
         )
         self._kb_states: registry.Refreshed[tuple[int, int]] = registry.Refreshed(
             _kb_state, refresh=refresh

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from finai.api.deps import PlatformDep, SessionDep
+from finai.api.schemas import RECORD_ID
 from finai.assist import pipeline, records
 from finai.exceptions import FinAIError, ValidationError
 from finai.store import KnowledgeEntryRow
@@ -32,7 +33,7 @@ from finai.web.session import Flash
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
-HexId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+HexId = Annotated[str, Path(pattern=RECORD_ID)]
 ASSIGN = ("POST", "/assist/handoffs/{handoff_id}/assign")
 RESOLVE = ("POST", "/assist/handoffs/{handoff_id}/resolve")
 REPLY = ("POST", "/assist/conversations/{conversation_id}/reply")

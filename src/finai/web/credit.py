@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from finai import credit, governance, registry
 from finai.api.deps import PlatformDep, SessionDep
 from finai.api.errors import status_for
+from finai.api.schemas import RECORD_ID
 from finai.context import Platform
 from finai.credit import ks_curve, roc_points, score_distribution
 from finai.demo import DEMO_MODEL
@@ -36,7 +37,7 @@ from finai.web.session import Flash
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
-DecisionId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+DecisionId = Annotated[str, Path(pattern=RECORD_ID)]
 ModelRef = Annotated[str | None, Query(max_length=200)]
 DECIDE = ("POST", "/credit/decide")
 RECENT = 20

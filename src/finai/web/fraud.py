@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from finai import fraud, registry
 from finai.api.deps import PlatformDep, SessionDep
+from finai.api.schemas import RECORD_ID
 from finai.exceptions import FinAIError, NotFound
 from finai.fraud import records
 from finai.fraud.records import Alert, DayStats, StoredScore
@@ -40,8 +41,8 @@ from finai.web.session import Flash
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
-AlertId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
-AlertRef = Annotated[str | None, Query(pattern=r"^[0-9a-f]{32}$")]
+AlertId = Annotated[str, Path(pattern=RECORD_ID)]
+AlertRef = Annotated[str | None, Query(pattern=RECORD_ID)]
 TransactionId = Annotated[str, Path(min_length=1, max_length=128)]
 QueueView = Literal["active", "open", "assigned", "resolved", "all"]
 

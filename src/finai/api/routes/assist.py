@@ -21,12 +21,13 @@ from finai.api.assist_schemas import (
 )
 from finai.api.deps import CurrentKey, PlatformDep, SessionDep, authorize_api
 from finai.api.idempotent import IdempotencyKey, once
+from finai.api.schemas import RECORD_ID
 from finai.assist import pipeline, records
 from finai.exceptions import ValidationError
 
 router = APIRouter(prefix="/v1/assist", dependencies=[Depends(authorize_api)], tags=["assist"])
 
-HexId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+HexId = Annotated[str, Path(pattern=RECORD_ID)]
 KB_SUFFIXES = (".md", ".markdown", ".csv")
 
 

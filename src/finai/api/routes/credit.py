@@ -41,13 +41,14 @@ from finai.api.credit_schemas import (
 from finai.api.deps import CurrentKey, PlatformDep, SessionDep, authorize_api
 from finai.api.idempotent import IdempotencyKey, once
 from finai.api.permissions import allowed
+from finai.api.schemas import RECORD_ID
 from finai.credit.personal import with_values
 from finai.exceptions import ValidationError
 from finai.jobs import create_job, get_job
 
 router = APIRouter(prefix="/v1/credit", dependencies=[Depends(authorize_api)], tags=["credit"])
 
-DecisionId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+DecisionId = Annotated[str, Path(pattern=RECORD_ID)]
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]
 UPLOAD_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 PERSONAL_ROUTE = "/v1/credit/decisions/{decision_id}/personal"

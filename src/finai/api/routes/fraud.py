@@ -20,13 +20,14 @@ from finai.api.fraud_schemas import (
     TransactionCreate,
 )
 from finai.api.idempotent import IdempotencyKey
+from finai.api.schemas import RECORD_ID
 from finai.exceptions import ValidationError
 from finai.fraud import records
 from finai.security.cards import card_ref
 
 router = APIRouter(prefix="/v1/fraud", dependencies=[Depends(authorize_api)], tags=["fraud"])
 
-AlertId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+AlertId = Annotated[str, Path(pattern=RECORD_ID)]
 TransactionId = Annotated[str, Path(min_length=1, max_length=128)]
 
 

@@ -9,11 +9,11 @@ from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StringConstrai
 
 from finai import credit, governance, registry
 from finai.api.deps import CurrentKey, PlatformDep, SessionDep, authorize_api
-from finai.api.schemas import ModelRef, Strict
+from finai.api.schemas import RECORD_ID, ModelRef, Strict
 
 router = APIRouter(dependencies=[Depends(authorize_api)])
 
-DecisionRef = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+DecisionRef = Annotated[str, StringConstraints(pattern=RECORD_ID)]
 Share = Annotated[float, Query(ge=0, le=1)]
 
 
